@@ -1,0 +1,254 @@
+"""The pytest plugin: options, one parametrized case per (model, sample), result collection, report.
+
+Flow inside pytest: `pytest_generate_tests` parametrizes the suite's test functions over the selected models and
+samples; the test body looks its completion up, grades it and records the outcome through `record_property`
+(so records reach the controller under pytest-xdist too); `pytest_sessionfinish` on the controller writes the
+report. A correct completion passes, a wrong one is an expected outcome (xfail with the reason), an
+infrastructure fault is an error.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from infill.benchmarks import BENCHMARKS, BenchmarkData, Sample, load_benchmark
+from infill.errors import InfillUsageError
+from infill.grading.grader import Grader, Verdict
+from infill.records import RECORD_PROPERTY, make_record, record_key
+from infill.session import InfillSession
+
+CASE_PROPERTY = "infill_case"
+DEFAULT_REPORT_DIR = Path("reports") / "latest"
+
+OPTIONS = [  # (name, ini/dest, help, default); every option also reads an ini key of the same name
+    ("--infill-replay", "infill_replay", "MODEL=PATH (or MODEL:BENCHMARK=PATH): grade recorded generations; "
+     "PATH is a generations file or a folder of them; repeatable", None),
+    ("--infill-models", "infill_models", "comma-separated models to run: replayed ones, the embedded recorded "
+     "ones, or 'canonical' (the ground truth, a grader self-check)", None),
+    ("--infill-benchmarks", "infill_benchmarks", "comma-separated benchmarks or groups (humaneval, santacoder, "
+     "all); default: what the selected models have", None),
+    ("--infill-limit", "infill_limit", "grade only the first N samples of each benchmark", None),
+    ("--infill-report-dir", "infill_report_dir", f"where report.md, summary.json, samples.jsonl go "
+     f"(default {DEFAULT_REPORT_DIR})", None),
+    ("--infill-em-rule", "infill_em_rule", "exact-match rule that decides pass/xfail on SantaCoder-FIM: "
+     "first_line or full (both are always reported)", "first_line"),
+    ("--infill-timeout", "infill_timeout", "seconds per HumanEval-Infill program (reference: 3.0)", "3.0"),
+    ("--infill-workers", "infill_workers", "sandbox worker processes (default: CPU count)", "0"),
+    ("--infill-isolation", "infill_isolation", "auto, bwrap or rlimits", "auto"),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("infill", "infill-bench")
+    for name, dest, help_text, _ in OPTIONS:
+        if name == "--infill-replay":
+            group.addoption(name, dest=dest, action="append", default=None, metavar="MODEL=PATH", help=help_text)
+            parser.addini(dest, help_text, type="linelist")
+        else:
+            group.addoption(name, dest=dest, default=None, help=help_text)
+            parser.addini(dest, help_text)
+    group.addoption("--infill-timings", action="store_true", default=False,
+                    help="run the timing benchmarks (pytest-benchmark) in bench_tests")
+
+
+def option(config: pytest.Config, dest: str):
+    """Command line first, then the ini key, then the built-in default."""
+    value = config.getoption(dest)
+    if value is None:
+        value = config.getini(dest) or None
+    if value is None:
+        value = next(default for _, d, _, default in OPTIONS if d == dest)
+    return value
+
+
+def usage_exit(error: InfillUsageError) -> None:
+    sys.stderr.write(f"infill-bench: error: {error}\n")
+    pytest.exit(f"infill-bench: {error}", returncode=2)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "infill(family): a benchmark case test, parametrized over models and samples "
+                                       "of that benchmark family")
+    config.addinivalue_line("markers", "slow: slow test (runs in CI; deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
+    config.stash[SESSION] = SessionHolder(config)
+    config.pluginmanager.register(ReportCollector(config), "infill-report-collector")
+
+
+@dataclass
+class SessionHolder:
+    """Builds the InfillSession on first use, so that runs without benchmark cases (tests/) pay nothing."""
+    config: pytest.Config
+    session: InfillSession | None = None
+
+    def get(self) -> InfillSession:
+        if self.session is None:
+            try:
+                self.session = InfillSession.from_options(lambda dest: option(self.config, dest),
+                                                          self.config.rootpath)
+            except InfillUsageError as error:
+                usage_exit(error)
+        return self.session
+
+
+SESSION = pytest.StashKey[SessionHolder]()
+
+
+@dataclass(frozen=True)
+class Case:
+    model: str
+    benchmark: str
+    index: int
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("infill")
+    if marker is None or "case" not in metafunc.fixturenames:
+        return
+    family = marker.kwargs["family"]
+    session = metafunc.config.stash[SESSION].get()
+    params = []
+    for model, benchmark, samples in session.plan(family):
+        for sample in samples:
+            params.append(pytest.param(Case(model, benchmark, sample.index), id=f"{model}-{sample.sample_id}",
+                                       marks=pytest.mark.xdist_group(f"{model}:{benchmark}")))
+    metafunc.parametrize("case", params)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_timings = config.getoption("--infill-timings")
+    for item in items:
+        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+        if isinstance(case, Case):
+            item.extra_keyword_matches.update({case.benchmark, case.model})  # so -k selects on them
+        if item.get_closest_marker("timing") and not run_timings:
+            item.add_marker(pytest.mark.skip(reason="timing benchmark: run with --infill-timings"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    holder = session.config.stash[SESSION]
+    if holder.session is not None:
+        holder.session.selected_cases = [i.callspec.params["case"] for i in session.items
+                                         if isinstance(getattr(i, "callspec", None) and
+                                                       i.callspec.params.get("case"), Case)]
+
+
+@dataclass
+class CaseView:
+    """What a test body sees: the sample and the model, plus the group key used for prefetching."""
+    model: str
+    sample: Sample
+    data: BenchmarkData
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return self.model, self.sample.benchmark
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest) -> CaseView:
+    session = request.config.stash[SESSION].get()
+    raw: Case = request.param
+    data = load_benchmark(raw.benchmark)
+    request.node.user_properties.append((CASE_PROPERTY, [raw.benchmark, raw.model, raw.index]))
+    return CaseView(raw.model, data.samples[raw.index], data)
+
+
+@pytest.fixture(scope="session")
+def infill_session(request: pytest.FixtureRequest) -> InfillSession:
+    session = request.config.stash[SESSION].get()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def completions(infill_session: InfillSession):
+    return infill_session.completions
+
+
+@pytest.fixture
+def grader(infill_session: InfillSession):
+    return infill_session.grading
+
+
+@pytest.fixture
+def record(request: pytest.FixtureRequest, infill_session: InfillSession):
+    def record_outcome(case: CaseView, completion: str | None, verdict: Verdict) -> None:
+        source = infill_session.sources[case.model]
+        entry = make_record(case.model, source.kind, case.sample, case.data.sha256, completion, verdict)
+        request.node.user_properties.append((RECORD_PROPERTY, entry))
+    return record_outcome
+
+
+def conclude(verdict: Verdict) -> None:
+    """Correct: pass. Wrong: xfail with the reason. Infrastructure fault: error, never the model's failure."""
+    if verdict.correct:
+        return
+    if verdict.infrastructure_fault:
+        pytest.fail(f"sandbox error (an infrastructure fault, not the model's failure): {verdict.detail}",
+                    pytrace=False)
+    pytest.xfail(f"{verdict.status}: {verdict.detail}" if verdict.detail else verdict.status)
+
+
+# ---- controller side: collect records, write the report -------------------------------------------------------
+
+class ReportCollector:
+    """Registered on every process; only the controller (no xdist `workerinput`) writes artefacts."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.records: dict[tuple, dict] = {}
+        self.expected: set[tuple] = set()
+        self.started = time.time()
+        self.written: tuple[Path, list[dict]] | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == CASE_PROPERTY and report.when == "setup":
+                self.expected.add(tuple(value))
+            elif name == RECORD_PROPERTY and report.when == "call":
+                self.records[record_key(value)] = value
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(self.config, "workerinput") or not self.expected:
+            return
+        infill = self.config.stash[SESSION].get()
+        records = list(self.records.values())
+        not_graded = len(self.expected - {record_key(r) for r in records})
+        reasons = []
+        if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
+            reasons.append("the run was stopped before every selected sample was graded")
+        if not_graded:
+            reasons.append(f"{not_graded} selected samples produced no result (see the errors above)")
+        context = infill.report_context(
+            records, complete=not reasons, incomplete_reason="; ".join(reasons),
+            command=shlex.join(["pytest", *self.config.invocation_params.args]),
+            started=self.started, finished=time.time())
+        directory = Path(option(self.config, "infill_report_dir") or DEFAULT_REPORT_DIR)
+        if not directory.is_absolute():
+            directory = self.config.invocation_params.dir / directory
+        try:
+            results = infill.write(directory, records, context)
+        except InfillUsageError as error:
+            sys.stderr.write(f"infill-bench: error: {error}\n")
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        self.written = (directory, results)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.written is None:
+            return
+        directory, results = self.written
+        terminalreporter.section("infill-bench")
+        for r in results:
+            terminalreporter.write_line(f"{r['benchmark']:<28} {r['model']:<30} {r['metric']:<14} "
+                                        f"{r['passed']:>5}/{r['n']:<5} = {100 * r['value']:6.2f}%")
+        terminalreporter.write_line(f"report: {directory / 'report.md'}")

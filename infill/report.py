@@ -1,0 +1,107 @@
+"""Write the run's artefacts: report.md (for people), summary.json (for gates and scripts), samples.jsonl.
+
+Every file is written to a temporary name and renamed into place, so a crash leaves either the previous file
+or the new one, never half of one; report.md is written last and says whether the run was complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from infill.benchmarks import BENCHMARKS
+from infill.errors import InfillUsageError
+from infill.records import record_key
+
+SCHEMA_VERSION = 1
+
+
+def write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def prepare_report_dir(directory: Path) -> Path:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InfillUsageError(f"report directory {directory} is not writable ({exc.strerror}): "
+                               f"pass --infill-report-dir with a writable folder") from None
+    return directory
+
+
+def write_report(directory: Path, records: list[dict], results: list[dict], context: dict) -> None:
+    records = sorted(records, key=record_key)
+    write_atomic(directory / "samples.jsonl",
+                 "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records))
+    summary = {"schema_version": SCHEMA_VERSION, "complete": context["complete"], "results": results,
+               **{k: context[k] for k in ("selection", "rules", "sources", "provenance", "notes")},
+               "run": context["run"]}
+    write_atomic(directory / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_atomic(directory / "report.md", render_markdown(results, context))
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def render_markdown(results: list[dict], context: dict) -> str:
+    lines = ["# infill-bench report", ""]
+    if not context["complete"]:
+        lines += [f"> **INCOMPLETE RUN**: {context['incomplete_reason']}. The figures below cover only the "
+                  f"samples that finished.", ""]
+    lines += [f"> {note}" for note in context["notes"]] + ([""] if context["notes"] else [])
+    lines += ["## Results", "",
+              "| benchmark | model | source | n | passed | score [95% CI] | metric | edit sim | timeouts | memory "
+              "| missing | sandbox errors |",
+              "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        subset = "" if r["n"] == r["dataset_size"] else f" of {r['dataset_size']}"
+        low, high = r["ci95"]
+        lines.append(
+            f"| {r['benchmark']} | {r['model']} | {r['source']} | {r['n']}{subset} | {r['passed']} "
+            f"| {_pct(r['value'])} [{_pct(low)}, {_pct(high)}] | {r['metric']} "
+            f"| {r.get('edit_similarity', '')} | {r['timeout']} | {r['memory']} | {r['missing']} "
+            f"| {r['sandbox_error']} |")
+    rules = context["rules"]
+    lines += ["", "Scores: pass@1 = fraction of samples whose program passed its tests (one completion per "
+              "task); EM = exact match under the named rule. Missing completions, timeouts and sandbox errors "
+              "count as not passed. Intervals are 95% Wilson intervals.", "",
+              "## Evaluation rules", "",
+              f"- Program assembly (HumanEval-Infill): `prompt + completion + suffix + \"\\n\" + test + \"\\n\" + "
+              f"f\"check({{entry_point}})\"`, completion verbatim, run as `exec(program, {{}})` (not `__main__`); "
+              f"a pass requires the tests to run to completion. Rule `{rules['execution']}`, timeout "
+              f"{rules['timeout_s']} s, memory {rules['memory_mb']} MiB.",
+              f"- Isolation: {rules['isolation']}",
+              f"- Exact match (SantaCoder-FIM): both rules computed; tests pass or xfail by "
+              f"`{rules['em_rule_deciding_tests']}`. " +
+              "; ".join(f"`{name}` = {version}" for name, version in rules["em_rules"].items()) +
+              f"; edit similarity `{rules['edit_similarity']}`.",
+              f"- Post-processing of completions: {rules['postprocessing']}.",
+              f"- Benchmark definitions: " + ", ".join(
+                  f"{b} v{BENCHMARKS[b].version}" for b in context["selection"]["benchmarks"]) + ".", "",
+              "## Sources", ""]
+    for source in context["sources"]:
+        lines.append(f"- **{source['model']}** ({source['kind']})")
+        for bench, f in source.get("files", {}).items():
+            lines.append(f"  - {bench}: `{f['path']}` ({f['format']}, {f['tasks']} tasks, sha256 "
+                         f"`{f['sha256'][:16]}…`)" + "".join(f"; {n}" for n in f["notes"]))
+    prov = context["provenance"]
+    lines += ["", "## Provenance", "",
+              f"- Command: `{context['run']['command']}`",
+              f"- Code: commit `{prov['git']['commit']}`" + (" (uncommitted changes)" if prov["git"]["dirty"] else ""),
+              "- Packages: " + ", ".join(f"{k} {v}" for k, v in prov["packages"].items() if v),
+              f"- Machine: {prov['machine']['platform']}, {prov['machine']['cpu_count']} CPUs, Python "
+              f"{prov['machine']['python']}, GPU: {', '.join(prov['machine']['gpu']) if prov['machine']['gpu'] else 'none'}",
+              "- Data: " + ", ".join(f"{b} sha256 `{h[:16]}…`" for b, h in context["selection"]["data_sha256"].items()),
+              f"- Started {context['run']['started']}, finished {context['run']['finished']} "
+              f"({context['run']['seconds']:.1f} s)", ""]
+    return "\n".join(lines)
