@@ -118,7 +118,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for sample in samples:
             params.append(pytest.param(Case(model, benchmark, sample.index), id=f"{model}-{sample.sample_id}",
                                        marks=pytest.mark.xdist_group(f"{model}:{benchmark}")))
-    metafunc.parametrize("case", params)
+    metafunc.parametrize("case", params, indirect=True)  # the `case` fixture turns it into a CaseView
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -140,12 +140,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                                                        i.callspec.params.get("case"), Case)]
 
 
-@dataclass
+@dataclass(repr=False)
 class CaseView:
     """What a test body sees: the sample and the model, plus the group key used for prefetching."""
     model: str
     sample: Sample
     data: BenchmarkData
+
+    def __repr__(self) -> str:
+        return f"CaseView({self.model!r}, {self.sample.sample_id!r})"
 
     @property
     def group(self) -> tuple[str, str]:
@@ -194,7 +197,9 @@ def conclude(verdict: Verdict) -> None:
     if verdict.infrastructure_fault:
         pytest.fail(f"sandbox error (an infrastructure fault, not the model's failure): {verdict.detail}",
                     pytrace=False)
-    pytest.xfail(f"{verdict.status}: {verdict.detail}" if verdict.detail else verdict.status)
+    reason = f"{verdict.status}: {verdict.detail}" if verdict.detail else verdict.status
+    # pytrace=False: a wrong completion is an outcome, not a bug; no traceback to format (thousands of them)
+    raise pytest.xfail.Exception(reason, pytrace=False)
 
 
 # ---- controller side: collect records, write the report -------------------------------------------------------

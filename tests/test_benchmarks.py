@@ -27,7 +27,7 @@ def test_sample_fields():
     assert first.canonical == "    for idx, elem in enumerate(numbers):\n"
     assert first.entry_point == "has_close_elements"
     py = load_benchmark("santacoder-fim-py").samples[0]
-    assert py.sample_id == "py/humaneval-HumanEval_75_is_multiply_prime.json-L24"
+    assert py.sample_id == "py/75_is_multiply_prime/L24"
     assert py.canonical == "        return False" and py.language == "py"
 
 
@@ -37,3 +37,9 @@ def test_resolve_groups_and_errors():
                                                                              "santacoder-fim-py"]
     with pytest.raises(InfillUsageError, match="unknown benchmark 'humaneval-singleline'"):
         resolve_benchmarks("humaneval-singleline")
+
+
+def test_santacoder_ids_do_not_match_humaneval_keyword():
+    # pytest -k is case-insensitive: `-k humaneval` must not select SantaCoder cases
+    for name in ("santacoder-fim-py", "santacoder-fim-js", "santacoder-fim-java"):
+        assert not any("humaneval" in s.sample_id.lower() for s in load_benchmark(name).samples)

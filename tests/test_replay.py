@@ -24,7 +24,7 @@ def test_embedded_recordings_cover_both_benchmarks():
 def test_integer_task_ids_index_santacoder_py_rows():
     files = load_replay("ds", RECORDED_DIR / "deepseek-coder-1.3b-base")
     completions = files["santacoder-fim-py"].completions
-    first = "py/humaneval-HumanEval_75_is_multiply_prime.json-L24"
+    first = "py/75_is_multiply_prime/L24"
     assert completions[first] == "\n        return False\n\n\nprint(is_multiply_prime(30))"
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from infill.benchmarks.registry import Benchmark, get_benchmark
@@ -30,7 +31,7 @@ class Sample:
 @dataclass(frozen=True)
 class BenchmarkData:
     benchmark: Benchmark
-    samples: tuple[Sample, ...]
+    samples: tuple[Sample, ...] = field(repr=False)
     sha256: str          # of the shipped data file, recorded with every result
 
     def by_id(self) -> dict[str, Sample]:
@@ -58,10 +59,21 @@ def _read_rows(path: Path) -> list[dict]:
     return table.to_list()
 
 
+# SantaCoder-FIM names look like "humaneval-HumanEval_75_is_multiply_prime.json-L24" (MultiPL-E's source). The
+# sample id drops the "HumanEval" words: pytest's -k is case-insensitive, so `-k humaneval` would otherwise select
+# every SantaCoder case too. The id stays unique and stable: "py/75_is_multiply_prime/L24".
+MULTIPL_E_NAME = re.compile(r"^humaneval-HumanEval_(\d+_\w+)\.json-(L\d+)$")
+
+
+def santacoder_sample_id(language: str, name: str) -> str:
+    match = MULTIPL_E_NAME.match(name)
+    return f"{language}/{match[1]}/{match[2]}" if match else f"{language}/{name}"
+
+
 def _to_sample(bench: Benchmark, index: int, row: dict) -> Sample:
     f = bench.fields
     language = row.get(f.get("language", ""), "py") or "py"
-    sample_id = row[f["sample_id"]] if "sample_id" in f else f"{language}/{row[f['name']]}"
+    sample_id = row[f["sample_id"]] if "sample_id" in f else santacoder_sample_id(language, row[f["name"]])
     return Sample(benchmark=bench.name, sample_id=str(sample_id), index=index, prefix=row[f["prefix"]],
                   suffix=row[f["suffix"]], canonical=row[f["canonical"]], test=row[f["test"]],
                   entry_point=row.get(f.get("entry_point", ""), "") or "", language=language,
