@@ -72,6 +72,15 @@ def usage_exit(error: InfillUsageError) -> None:
     pytest.exit(f"infill-bench: {error}", returncode=2)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Under `-n N` without an explicit --dist, use loadgroup: every case of one (model, benchmark) runs on one
+    worker, so that its prefetch/batching is not repeated on each worker. (Not in addopts: pytest-benchmark
+    switches itself off whenever --dist is set, even without -n.)"""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "no":
+        config.option.dist = "loadgroup"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "infill(family): a benchmark case test, parametrized over models and samples "
                                        "of that benchmark family")
@@ -98,6 +107,13 @@ class SessionHolder:
 
 
 SESSION = pytest.StashKey[SessionHolder]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Validate the options and read replay files before anything runs: bad input stops the run here with one
+    line and exit code 2, not as a collection error per test module."""
+    session.config.stash[SESSION].get()
 
 
 @dataclass(frozen=True)

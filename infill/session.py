@@ -33,7 +33,8 @@ def _number(name: str, value, kind: type, minimum: float):
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: expected a {kind.__name__}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: expected {what}") from None
     if number < minimum:
         raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: must be at least {minimum}")
     return number
