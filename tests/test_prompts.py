@@ -1,0 +1,63 @@
+"""Prompt formats checked against the real Qwen2.5 tokenizer (tests/data) and as strings for the others."""
+
+from pathlib import Path
+
+import pytest
+
+from infill.models.registry import MODELS
+from infill.prompts import DEEPSEEK, DIFFUSION_CANVAS, PROMPT_FORMATS, QWEN, STARCODER2
+
+QWEN_TOKENIZER = Path(__file__).parent / "data" / "qwen2.5-coder-tokenizer"
+
+
+@pytest.fixture(scope="module")
+def qwen_tokenizer():
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(QWEN_TOKENIZER)
+
+
+def test_qwen_fim_prompt_ids_are_the_published_ones(qwen_tokenizer):
+    ids = QWEN.encode(qwen_tokenizer, "def f(x):\n    ", "\n    return y")
+    assert ids == [151659, 750, 282, 2075, 982, 257, 151661, 198, 262, 470, 379, 151660]
+    assert qwen_tokenizer.encode(QWEN.render("def f(x):\n    ", "\n    return y")) == ids
+
+
+def test_qwen_stop_ids_include_the_specials_skip_special_tokens_keeps(qwen_tokenizer):
+    assert QWEN.stop_ids(qwen_tokenizer) == [151643, 151662, 151663, 151664]
+
+
+def test_other_formats_as_strings():
+    assert DEEPSEEK.render("a", "b") == "<｜fim▁begin｜>a<｜fim▁hole｜>b<｜fim▁end｜>"
+    assert "\u2581" in DEEPSEEK.prefix_token and "\uff5c" in DEEPSEEK.prefix_token
+    assert STARCODER2.render("a", "b") == "<fim_prefix>a<fim_suffix>b<fim_middle>"
+    assert STARCODER2.stop_tokens == ("<file_sep>",)
+
+
+def test_diffusion_canvas_needs_a_mask_token(qwen_tokenizer):
+    with pytest.raises(ValueError, match="no mask token"):
+        DIFFUSION_CANVAS.encode(qwen_tokenizer, "a", "b", 3)
+
+
+def test_diffusion_canvas_layout_with_the_open_dllm_mask(qwen_tokenizer):
+    import copy
+    tokenizer = copy.deepcopy(qwen_tokenizer)
+    tokenizer.add_special_tokens({"mask_token": "<M>"})
+    assert tokenizer.mask_token_id == 151665                     # as Open-dLLM's training adds it
+    ids, start = DIFFUSION_CANVAS.encode(tokenizer, "def f(x):\n    ", "\n    return y", 4)
+    assert ids == [750, 282, 2075, 982, 257] + [151665] * 4 + [198, 262, 470, 379]
+    assert start == 5
+
+
+def test_every_registered_model_names_a_known_format():
+    for spec in MODELS.values():
+        assert spec.prompt_format in PROMPT_FORMATS or spec.prompt_format == DIFFUSION_CANVAS.name
+        assert spec.family in ("ar-fim", "diffusion")
+
+
+def test_diffusion_canvas_truncates_on_the_left(qwen_tokenizer):
+    import copy
+    from infill.prompts import DiffusionCanvas
+    tokenizer = copy.deepcopy(qwen_tokenizer)
+    tokenizer.add_special_tokens({"mask_token": "<M>"})
+    ids, start = DiffusionCanvas(max_tokens=8).encode(tokenizer, "def f(x):\n    ", "\n    return y", 4)
+    assert len(ids) == 8 and ids[start:start + 4] == [151665] * 4 and ids[-4:] == [198, 262, 470, 379]
