@@ -105,13 +105,13 @@ def pool():
 
 @pytest.fixture(scope="module")
 def hostile():
-    with SandboxPool(SandboxConfig(timeout_s=1.0, memory_mb=512, workers=2)) as p:
+    with SandboxPool(SandboxConfig(timeout_s=1.0, memory_mb=256, workers=2)) as p:
         yield p
 
 
 @pytest.fixture(scope="module")
 def rlimits_pool():
-    with SandboxPool(SandboxConfig(timeout_s=1.0, memory_mb=512, workers=2, isolation="rlimits")) as p:
+    with SandboxPool(SandboxConfig(timeout_s=1.0, memory_mb=256, workers=2, isolation="rlimits")) as p:
         yield p
 
 
@@ -205,6 +205,21 @@ def test_sys_exit_detail(pool):
     assert result.detail == "exited before the tests completed (SystemExit 0)"
 
 
+def test_forged_pass_report_fails(pool):
+    # Write a well-formed pass report (with a guessed nonce) to every pipe we hold, then
+    # leave without running the tests.
+    forge = ("import os, json\n"
+             "for fd in map(int, os.listdir('/proc/self/fd')):\n"
+             "    try:\n"
+             "        if os.readlink('/proc/self/fd/%d' % fd).startswith('pipe:'):\n"
+             "            os.write(fd, json.dumps({'pid': os.getpid(), 'nonce': '0' * 32}).encode() + b'\\n')\n"
+             "    except OSError:\n"
+             "        pass\n"
+             "os._exit(0)\n")
+    result = grade(pool, forge + CANONICAL)
+    assert result.status == FAILED, result
+
+
 def test_memory_error_is_memory(hostile):
     assert grade(hostile, "x = ' ' * (10 ** 12)").status == MEMORY
 
@@ -234,18 +249,26 @@ def test_hostile_program_is_contained(hostile, name):
     assert grade(hostile, CANONICAL).status == PASSED
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason="needs bubblewrap (PID namespace)")
-def test_killing_everything_visible(hostile):
-    code = ("import os, signal\n"
+KILL_ALL = ("import os, signal\n"
             "for pid in os.listdir('/proc'):\n"
             "    if pid.isdigit() and int(pid) != os.getpid():\n"
             "        try:\n            os.kill(int(pid), signal.SIGKILL)\n"
             "        except OSError:\n            pass\n"
-            "os.kill(-1, signal.SIGKILL)\n" + CANONICAL)
-    result = grade(hostile, code)
-    assert result.status == FAILED, result
+            "os.kill(-1, signal.SIGKILL)\n")
+
+
+@pytest.mark.skipif(not HAVE_BWRAP, reason="needs bubblewrap (PID namespace): never kill(-1) bare")
+def test_killing_everything_visible(hostile):
+    # The program tries to kill every process it can see, then runs failing tests: if it
+    # had taken the grader down with it, that must not turn into a pass.
+    result = grade(hostile, KILL_ALL + program("2/L0", "    return number\n"))
+    assert (result.status, result.detail) == (FAILED, "AssertionError"), result
     assert_no_strays()
     assert grade(hostile, CANONICAL).status == PASSED
+    # The attempt itself is harmless (it can signal nothing but itself): a program that
+    # then runs its tests to completion is graded on those tests, like any other.
+    assert grade(hostile, KILL_ALL + CANONICAL).status == PASSED
+    assert_no_strays()
 
 
 def test_daemon_is_killed_after_the_program(hostile, tmp_path):
@@ -313,6 +336,16 @@ def test_environment_secret_is_invisible(monkeypatch):
                      ).status == PASSED
 
 
+def test_runs_are_deterministic(pool):
+    # fixed hash seed and random state: a program's verdict does not depend on the run
+    code = ("import sys, random\nassert sys.flags.hash_randomization == 0\n"
+            "assert random.random() == {!r}, random.random()\n")
+    import random
+    expected = random.Random(0).random()
+    assert [r.status for r in pool.run_many([code.format(expected)] * 4)] == [PASSED] * 4
+    assert grade(pool, code.format(expected + 1)).status == FAILED
+
+
 # ---- pool behaviour -------------------------------------------------------------------------
 def test_thread_safe_submit(pool):
     results: list = []
@@ -341,29 +374,56 @@ def _running_program(exclude: set[int], deadline_s: float = 10.0) -> tuple[int, 
                     worker = int(f.read().rpartition(b")")[2].split()[1])
             except OSError:
                 continue
-            if "sandbox_worker.py" in procs.get(worker, (0, ""))[1]:
+            worker_uid, worker_cmd = procs.get(worker, (SANDBOX_UID_MIN, ""))
+            if worker_uid < SANDBOX_UID_MIN and "sandbox_worker.py" in worker_cmd:  # not a program's fork
                 return pid, worker
         time.sleep(0.01)
     raise AssertionError("the program never started")
 
 
+def _uid_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("Uid:")).split()[1])
+
+
+def _live_processes_with_uids(uids: set[int]) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and _uid_of(int(entry)) in uids:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    if f.read().rpartition(b")")[2].split()[0] != b"Z":  # zombies are dead
+                        found.append(int(entry))
+        except (OSError, StopIteration):
+            pass
+    return found
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="finds the program by its own uid (root only)")
-def test_dead_worker_is_restarted_and_the_program_rerun_once():
+@pytest.mark.parametrize("isolation", ["auto", "rlimits"])
+def test_dead_worker_is_restarted_and_the_program_rerun_once(isolation):
     before = set(descendants())
-    with SandboxPool(SandboxConfig(workers=1, timeout_s=2.0)) as p:
-        sleeper = "import time\ntime.sleep(0.6)\n" + CANONICAL
+    uids = set()
+    with SandboxPool(SandboxConfig(workers=1, timeout_s=2.0, isolation=isolation)) as p:
+        # the program leaves a sleeping child: it must not outlive its killed worker either
+        sleeper = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\ntime.sleep(0.6)\n" + CANONICAL
         future = p.submit(sleeper)
         first, worker = _running_program(set())
+        uids.add(_uid_of(first))
         os.kill(worker, signal.SIGKILL)
         assert future.result(timeout=60).status == PASSED  # rerun once on a fresh worker
         future = p.submit(sleeper)
         second, worker = _running_program({first})
+        uids.add(_uid_of(second))
         os.kill(worker, signal.SIGKILL)
-        _, worker = _running_program({first, second})
+        third, worker = _running_program({first, second})
+        uids.add(_uid_of(third))
         os.kill(worker, signal.SIGKILL)
         assert future.result(timeout=60) == ExecutionResult(FAILED, "killed the grader", pytest.approx(1, abs=60))
         assert grade(p, CANONICAL).status == PASSED
     assert set(descendants()) <= before
+    time.sleep(0.1)
+    assert _live_processes_with_uids(uids) == []  # nothing of the killed workers' programs is left
 
 
 def test_close_leaves_no_process():
