@@ -2,6 +2,7 @@
 published figures exactly, and give the same summary serially and under pytest-xdist."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,8 @@ def test_default_run_reproduces_published_figures(serial_run):
         assert found[key][0] == passed, key
         assert found[key][1] == (1033 if key[0].startswith("humaneval") else 1043)
     # pytest's own summary reads as the score: 790 + 821 + 829 + 584 + 711 + 738 passed (EM decides by first line)
-    assert "4473 passed, 1755 xfailed" in done.stdout
+    # (the timing benchmarks in bench_tests are skipped without --infill-timings)
+    assert re.search(r"\b4473 passed, (\d+ skipped, )?1755 xfailed", done.stdout)
     report = (report_dir / "report.md").read_text()
     assert "| humaneval-single-line | open-dcoder-0.5B | replay | 1033 | 790 | 76.48%" in report
     assert len((report_dir / "samples.jsonl").read_text().splitlines()) == 3 * 1033 + 3 * 1043
