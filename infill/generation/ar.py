@@ -1,0 +1,87 @@
+"""Autoregressive FIM backend (transformers): batched, left-padded, per-row stops, KV cache, seeded per sample.
+
+`ARFimGenerator.generate` takes a list of requests (already length-sorted by the caller for little padding)
+and returns one completion per request. On out-of-memory it halves the batch and carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from infill.generation.sampling import SamplingSettings, choose_tokens, row_generators
+from infill.prompts import PromptFormat
+
+
+@dataclass(frozen=True)
+class Request:
+    sample_id: str
+    prefix: str
+    suffix: str
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+class ARFimGenerator:
+    def __init__(self, model, tokenizer, prompt_format: PromptFormat):
+        self.model, self.tokenizer, self.prompt_format = model, tokenizer, prompt_format
+        self.stop_ids = prompt_format.stop_ids(tokenizer)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
+        self.device = next(model.parameters()).device
+
+    def generate(self, requests: list[Request], settings: SamplingSettings, max_new_tokens: int,
+                 batch_size: int) -> list[str]:
+        completions: list[str] = []
+        start = 0
+        while start < len(requests):
+            chunk = requests[start:start + batch_size]
+            try:
+                completions.extend(self._generate_batch(chunk, settings, max_new_tokens))
+            except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
+                if not is_out_of_memory(error) or batch_size == 1:
+                    raise
+                batch_size = max(1, batch_size // 2)
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            start += len(chunk)
+        return completions
+
+    @torch.inference_mode()
+    def _generate_batch(self, requests: list[Request], settings: SamplingSettings,
+                        max_new_tokens: int) -> list[str]:
+        prompts = [self.prompt_format.encode(self.tokenizer, r.prefix, r.suffix) for r in requests]
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, prompt in enumerate(prompts):           # left padding: every prompt ends at the last column
+            input_ids[row, width - len(prompt):] = torch.tensor(prompt)
+            attention[row, width - len(prompt):] = 1
+        input_ids, attention = input_ids.to(self.device), attention.to(self.device)
+        generators = row_generators(settings.seed, [r.sample_id for r in requests])
+        stop = torch.tensor(self.stop_ids, device=self.device)
+        generated = torch.empty((len(prompts), 0), dtype=torch.long, device=self.device)
+        finished = torch.zeros(len(prompts), dtype=torch.bool, device=self.device)
+        past, step_ids = None, input_ids
+        for _ in range(max_new_tokens):
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)[:, -step_ids.shape[1]:]
+            out = self.model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
+                             past_key_values=past, use_cache=True, logits_to_keep=1)
+            past = out.past_key_values
+            tokens = choose_tokens(out.logits[:, -1, :], settings, generators)
+            tokens = torch.where(finished, torch.full_like(tokens, self.pad_id), tokens)
+            generated = torch.cat([generated, tokens[:, None]], dim=1)
+            finished |= torch.isin(tokens, stop)
+            if bool(finished.all()):
+                break
+            step_ids = tokens[:, None]
+            attention = torch.cat([attention, torch.ones_like(step_ids)], dim=1)
+        return [self._decode(row.tolist()) for row in generated]
+
+    def _decode(self, ids: list[int]) -> str:
+        stops = set(self.stop_ids)
+        cut = next((i for i, t in enumerate(ids) if t in stops), len(ids))
+        return self.tokenizer.decode(ids[:cut], skip_special_tokens=True)
