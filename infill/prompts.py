@@ -3,7 +3,9 @@
 Each format is named and versioned; the version goes into the generation cache key, so changing a format never
 reuses old completions. Prefix and suffix are tokenized separately and joined with the sentinel ids, as the
 models were trained (a newline and the next line's indentation merge into one token, so tokenizing the
-joined string would change the boundary tokens).
+joined string would change the boundary tokens). Text is encoded with `split_special_tokens=True`: code may contain a
+special token's string literally (the stdlib has `(?P<M>...)`), and it must stay text, never become a sentinel
+or the mask.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ class PromptFormat:
 
     def encode(self, tokenizer, prefix: str, suffix: str) -> list[int]:
         sentinel = sentinel_ids(tokenizer, (self.prefix_token, self.suffix_token, self.middle_token))
-        return ([sentinel[0]] + tokenizer.encode(prefix, add_special_tokens=False) + [sentinel[1]]
-                + tokenizer.encode(suffix, add_special_tokens=False) + [sentinel[2]])
+        return ([sentinel[0]] + tokenizer.encode(prefix, add_special_tokens=False, split_special_tokens=True) + [sentinel[1]]
+                + tokenizer.encode(suffix, add_special_tokens=False, split_special_tokens=True) + [sentinel[2]])
 
     def stop_ids(self, tokenizer) -> list[int]:
         ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
@@ -58,8 +60,8 @@ class DiffusionCanvas:
         if mask_id is None:
             raise ValueError("the tokenizer has no mask token: a masked-diffusion model needs one "
                              "(Open-dCoder's is <M>)")
-        prefix_ids = tokenizer.encode(prefix, add_special_tokens=False)
-        ids = prefix_ids + [mask_id] * length + tokenizer.encode(suffix, add_special_tokens=False)
+        prefix_ids = tokenizer.encode(prefix, add_special_tokens=False, split_special_tokens=True)
+        ids = prefix_ids + [mask_id] * length + tokenizer.encode(suffix, add_special_tokens=False, split_special_tokens=True)
         dropped = max(0, len(ids) - self.max_tokens)
         return ids[dropped:], len(prefix_ids) - dropped
 
