@@ -9,6 +9,7 @@ infrastructure fault is an error.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 import time
@@ -41,7 +42,19 @@ OPTIONS = [  # (name, ini/dest, help, default); every option also reads an ini k
     ("--infill-timeout", "infill_timeout", "seconds per HumanEval-Infill program (reference: 3.0)", "3.0"),
     ("--infill-workers", "infill_workers", "sandbox worker processes (default: CPU count)", "0"),
     ("--infill-isolation", "infill_isolation", "auto, bwrap or rlimits", "auto"),
+    ("--infill-profile", "infill_profile", "paper (published setups, real weights) or tiny (shipped smoke models on "
+     "CPU); default: paper with a GPU, tiny without", None),
+    ("--infill-temperature", "infill_temperature", "sampling temperature for live models (0: greedy)", None),
+    ("--infill-top-p", "infill_top_p", "nucleus sampling threshold for live models", None),
+    ("--infill-max-new-tokens", "infill_max_new_tokens", "new tokens per completion for AR models", None),
+    ("--infill-seed", "infill_seed", "seed; each sample has its own random stream derived from it", None),
+    ("--infill-batch-size", "infill_batch_size", "generation batch size (halved on out-of-memory)", None),
+    ("--infill-postprocess", "infill_postprocess", "none or first_line (overrides the profile)", None),
+    ("--infill-dtype", "infill_dtype", "float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU)", None),
+    ("--infill-cache-dir", "infill_cache_dir", "generation cache folder (default .infill-cache)", None),
 ]
+FLAGS = [("--infill-no-cache", "infill_no_cache", "generate without reading or writing the cache"),
+         ("--infill-refresh-cache", "infill_refresh_cache", "discard this run's cached generations and regenerate")]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(name, dest=dest, default=None, help=help_text)
             parser.addini(dest, help_text)
+    group.addoption("--infill-model-path", dest="infill_model_path", action="append", default=None,
+                    metavar="NAME=DIR", help="load a registered model from this local folder; repeatable")
+    parser.addini("infill_model_path", "NAME=DIR lines", type="linelist")
+    for name, dest, help_text in FLAGS:
+        group.addoption(name, dest=dest, action="store_true", default=None, help=help_text)
+        parser.addini(dest, help_text, type="bool", default=False)
     group.addoption("--infill-timings", action="store_true", default=False,
                     help="run the timing benchmarks (pytest-benchmark) in bench_tests")
 
@@ -63,7 +82,7 @@ def option(config: pytest.Config, dest: str):
     if value is None:
         value = config.getini(dest) or None
     if value is None:
-        value = next(default for _, d, _, default in OPTIONS if d == dest)
+        value = next((default for _, d, _, default in OPTIONS if d == dest), None)
     return value
 
 
@@ -100,10 +119,19 @@ class SessionHolder:
         if self.session is None:
             try:
                 self.session = InfillSession.from_options(lambda dest: option(self.config, dest),
-                                                          self.config.rootpath)
+                                                          self.config.rootpath, progress=self.progress)
             except InfillUsageError as error:
                 usage_exit(error)
         return self.session
+
+    def progress(self, message: str) -> None:
+        """Generation progress, shown live even while pytest captures the test's output."""
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        reporter = self.config.pluginmanager.getplugin("terminalreporter")
+        if reporter is None or hasattr(self.config, "workerinput"):
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"[infill] {message}")
 
 
 SESSION = pytest.StashKey[SessionHolder]()

@@ -17,27 +17,11 @@ from infill.grading.exact_match import EM_RULES
 from infill.grading.execution import SandboxConfig
 from infill import provenance
 from infill.records import summarize
-from infill.replay import embedded_replays, parse_replay_option
 from infill.report import prepare_report_dir, write_report
-from infill.sources import CanonicalSource, CompletionSource, ReplaySource
+from infill.selection import build_sources, number
+from infill.sources import CompletionSource, ReplaySource
 
-BUILTIN_SOURCES = {"canonical": CanonicalSource}
 DEFAULT_BENCHMARKS = "humaneval-single-line,santacoder-fim-py"
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def _number(name: str, value, kind: type, minimum: float):
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        what = "a whole number" if kind is int else "a number"
-        raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: expected {what}") from None
-    if number < minimum:
-        raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: must be at least {minimum}")
-    return number
 
 
 class InfillSession:
@@ -51,54 +35,41 @@ class InfillSession:
         self.grading = GradingService(self)
 
     @classmethod
-    def from_options(cls, get: Callable[[str], object], root: Path) -> "InfillSession":
-        notes: list[str] = []
-        sources: dict[str, CompletionSource] = {}
-        for value in get("infill_replay") or []:
-            model, benchmark, path = parse_replay_option(value)
-            if model in sources or model in BUILTIN_SOURCES:
-                raise InfillUsageError(f"--infill-replay {value!r}: model name {model!r} is used twice; "
-                                       f"give each replayed model its own name")
-            sources[model] = ReplaySource(model, path, benchmark)
-        embedded = dict(embedded_replays())
-        wanted = _split(get("infill_models"))
-        for model in wanted:
-            if model in sources:
-                continue
-            if model in BUILTIN_SOURCES:
-                sources[model] = BUILTIN_SOURCES[model]()
-            elif model in embedded:
-                sources[model] = ReplaySource(model, embedded[model])
-            else:
-                raise InfillUsageError(
-                    f"unknown model {model!r}: choose from {', '.join([*BUILTIN_SOURCES, *embedded])} or give "
-                    f"--infill-replay {model}=PATH")
-        if wanted:
-            sources = {m: s for m, s in sources.items() if m in wanted}
-        if not sources:
-            sources = {m: ReplaySource(m, p) for m, p in embedded.items()}
-            notes.append("Default run: replayed real generations recorded by a third party on one NVIDIA L4 "
-                         "(shipped in infill/recorded, Apache-2.0); no model was run.")
+    def from_options(cls, get: Callable[[str], object], root: Path, progress=None) -> "InfillSession":
+        session = cls({}, [], False, None, None, root, [])
+        family_of = lambda benchmark: BENCHMARKS[benchmark].family
+        session.sources, session.notes, session.profile = build_sources(
+            get, session.selected_samples, progress, family_of)
         spec = get("infill_benchmarks")
         if spec:
             benchmarks = resolve_benchmarks(str(spec))
         else:
-            covered = {b for s in sources.values() if isinstance(s, ReplaySource) for b in s.files}
-            benchmarks = [b for b in BENCHMARKS if b in covered] or resolve_benchmarks(DEFAULT_BENCHMARKS)
+            covered = {b for s in session.sources.values() if isinstance(s, ReplaySource) for b in s.files}
+            if any(not isinstance(s, ReplaySource) for s in session.sources.values()):
+                covered.update(resolve_benchmarks(DEFAULT_BENCHMARKS))
+            benchmarks = [b for b in BENCHMARKS if b in covered]
         if not benchmarks:
             raise InfillUsageError(f"--infill-benchmarks {spec!r} selects no benchmark")
         limit = get("infill_limit")
-        limit = None if limit in (None, "") else _number("infill_limit", limit, int, 1)
         em_rule = str(get("infill_em_rule"))
         if em_rule not in EM_RULES:
             raise InfillUsageError(f"--infill-em-rule {em_rule!r}: choose from {', '.join(EM_RULES)}")
         isolation = str(get("infill_isolation"))
         if isolation not in ("auto", "bwrap", "rlimits"):
             raise InfillUsageError(f"--infill-isolation {isolation!r}: choose auto, bwrap or rlimits")
-        sandbox = SandboxConfig(timeout_s=_number("infill_timeout", get("infill_timeout"), float, 0.1),
-                                workers=_number("infill_workers", get("infill_workers"), int, 0),
+        sandbox = SandboxConfig(timeout_s=number("infill_timeout", get("infill_timeout"), float, 0.1),
+                                workers=number("infill_workers", get("infill_workers"), int, 0),
                                 isolation=isolation)
-        return cls(sources, benchmarks, bool(spec), Grader(sandbox, em_rule), limit, root, notes)
+        session.benchmarks, session.explicit_benchmarks = benchmarks, bool(spec)
+        session.limit = None if limit in (None, "") else number("infill_limit", limit, int, 1)
+        session.grader = Grader(sandbox, em_rule)
+        return session
+
+    def selected_samples(self, model: str, benchmark: str) -> list[Sample]:
+        """The samples of (model, benchmark) that this process will run (what -k left)."""
+        data = load_benchmark(benchmark)
+        chosen = [data.samples[c.index] for c in self.selected_cases if (c.model, c.benchmark) == (model, benchmark)]
+        return chosen or list(self.samples(benchmark))
 
     # ---- what runs ----
     def samples(self, benchmark: str) -> tuple[Sample, ...]:
@@ -123,17 +94,29 @@ class InfillSession:
         benchmarks = sorted({r["benchmark"] for r in records}, key=list(BENCHMARKS).index)
         isolation = sorted({r["isolation"] for r in records if r.get("isolation")})
         rules = {**self.grader.rules(), "isolation": "; ".join(isolation) or "not used (no program was run)",
-                 "postprocessing": "none: completions graded verbatim, as recorded"}
+                 "postprocessing": self.postprocessing_summary()}
         iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
         return {
             "complete": complete, "incomplete_reason": incomplete_reason, "notes": list(self.notes),
-            "selection": {"models": list(self.sources), "benchmarks": benchmarks, "limit": self.limit,
+            "selection": {"models": list(self.sources), "profile": self.profile, "benchmarks": benchmarks, "limit": self.limit,
                           "data_sha256": {b: load_benchmark(b).sha256 for b in benchmarks}},
             "rules": rules, "sources": [self.sources[m].provenance() for m in self.sources],
             "provenance": provenance.collect(self.root),
             "run": {"command": command, "started": iso(started), "finished": iso(finished),
                     "seconds": round(finished - started, 3)},
         }
+
+    def postprocessing_summary(self) -> str:
+        from infill.generation.postprocess import POSTPROCESS
+        parts = []
+        for model, source in self.sources.items():
+            if hasattr(source, "settings_for_family"):
+                per_family = {family: POSTPROCESS[source.settings_for_family(family).postprocess].version
+                              for family in dict.fromkeys(BENCHMARKS[b].family for b in self.benchmarks)}
+                parts.append(f"{model}: " + ", ".join(f"{f} `{v}`" for f, v in per_family.items()))
+            else:
+                parts.append(f"{model}: none, graded verbatim ({source.kind})")
+        return "; ".join(parts)
 
     def write(self, directory: Path, records: list[dict], context: dict) -> list[dict]:
         results = summarize(records)

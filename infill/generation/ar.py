@@ -26,11 +26,17 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 class ARFimGenerator:
-    def __init__(self, model, tokenizer, prompt_format: PromptFormat):
+    def __init__(self, model, tokenizer, prompt_format: PromptFormat, stop_at_newline: bool = False):
         self.model, self.tokenizer, self.prompt_format = model, tokenizer, prompt_format
         self.stop_ids = prompt_format.stop_ids(tokenizer)
+        # With first-line post-processing nothing after the first newline is kept, so a row may stop at the first
+        # token that contains one (an exact shortcut, not an approximation).
+        self.newline_ids = newline_token_ids(tokenizer) if stop_at_newline else []
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         self.device = next(model.parameters()).device
+
+    def prompt_length(self, prefix: str, suffix: str) -> int:
+        return len(self.prompt_format.encode(self.tokenizer, prefix, suffix))
 
     def generate(self, requests: list[Request], settings: SamplingSettings, max_new_tokens: int,
                  batch_size: int) -> list[str]:
@@ -62,9 +68,9 @@ class ARFimGenerator:
             attention[row, width - len(prompt):] = 1
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
         generators = row_generators(settings.seed, [r.sample_id for r in requests])
-        stop = torch.tensor(self.stop_ids, device=self.device)
-        generated = torch.empty((len(prompts), 0), dtype=torch.long, device=self.device)
-        finished = torch.zeros(len(prompts), dtype=torch.bool, device=self.device)
+        stop = torch.tensor(self.stop_ids + self.newline_ids, device=self.device)
+        outputs: list[list[int]] = [[] for _ in requests]
+        active = list(range(len(requests)))          # rows still generating; finished rows leave the batch
         past, step_ids = None, input_ids
         for _ in range(max_new_tokens):
             positions = (attention.cumsum(-1) - 1).clamp(min=0)[:, -step_ids.shape[1]:]
@@ -72,16 +78,29 @@ class ARFimGenerator:
                              past_key_values=past, use_cache=True, logits_to_keep=1)
             past = out.past_key_values
             tokens = choose_tokens(out.logits[:, -1, :], settings, generators)
-            tokens = torch.where(finished, torch.full_like(tokens, self.pad_id), tokens)
-            generated = torch.cat([generated, tokens[:, None]], dim=1)
-            finished |= torch.isin(tokens, stop)
-            if bool(finished.all()):
+            for row, token in zip(active, tokens.tolist()):
+                outputs[row].append(token)
+            done = torch.isin(tokens, stop)
+            if bool(done.all()):
                 break
+            if bool(done.any()):                     # drop finished rows: their cache, mask and random stream
+                keep = (~done).nonzero().squeeze(-1)
+                past.batch_select_indices(keep)
+                attention, tokens = attention[keep], tokens[keep]
+                kept = keep.tolist()
+                active, generators = [active[i] for i in kept], [generators[i] for i in kept]
             step_ids = tokens[:, None]
             attention = torch.cat([attention, torch.ones_like(step_ids)], dim=1)
-        return [self._decode(row.tolist()) for row in generated]
+        return [self._decode(ids) for ids in outputs]
 
     def _decode(self, ids: list[int]) -> str:
-        stops = set(self.stop_ids)
-        cut = next((i for i, t in enumerate(ids) if t in stops), len(ids))
+        stops, newlines = set(self.stop_ids), set(self.newline_ids)
+        cut = next((i + (t in newlines) for i, t in enumerate(ids) if t in stops or t in newlines), len(ids))
         return self.tokenizer.decode(ids[:cut], skip_special_tokens=True)
+
+
+def newline_token_ids(tokenizer) -> list[int]:
+    """Every token whose text contains a newline (in byte-level BPE, many: newline + indentation merges)."""
+    size = len(tokenizer)
+    texts = tokenizer.batch_decode([[i] for i in range(size)])
+    return [i for i, text in enumerate(texts) if "\n" in text]

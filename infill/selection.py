@@ -1,0 +1,128 @@
+"""Which models run, from the options: replayed files, the embedded recordings, built-in sources and live
+registry models under a profile. Every name is checked here, so a typo stops the run before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from infill.errors import InfillUsageError
+from infill.generation.postprocess import POSTPROCESS
+from infill.models.registry import MODELS
+from infill.profiles import PROFILES, get_profile
+from infill.replay import embedded_replays, parse_replay_option
+from infill.sources import CanonicalSource, CompletionSource, ReplaySource
+
+BUILTIN_SOURCES = {"canonical": CanonicalSource}
+DEFAULT_CACHE_DIR = ".infill-cache"
+
+
+def split_list(value) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def number(name: str, value, kind: type, minimum: float):
+    try:
+        parsed = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: expected {what}") from None
+    if parsed < minimum:
+        raise InfillUsageError(f"--{name.replace('_', '-')} {value!r}: must be at least {minimum}")
+    return parsed
+
+
+def gpu_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def generation_overrides(get: Callable[[str], object]) -> dict:
+    overrides = {}
+    for dest, field, kind, minimum in [("infill_temperature", "temperature", float, 0.0),
+                                       ("infill_top_p", "top_p", float, 0.0),
+                                       ("infill_max_new_tokens", "max_new_tokens", int, 1),
+                                       ("infill_seed", "seed", int, 0), ("infill_batch_size", "batch_size", int, 1)]:
+        value = get(dest)
+        if value not in (None, ""):
+            overrides[field] = number(dest, value, kind, minimum)
+    if overrides.get("top_p", 0.5) > 1.0:
+        raise InfillUsageError(f"--infill-top-p {overrides['top_p']}: must be at most 1.0")
+    postprocess = get("infill_postprocess")
+    if postprocess:
+        if postprocess not in POSTPROCESS:
+            raise InfillUsageError(f"--infill-postprocess {postprocess!r}: choose from {', '.join(POSTPROCESS)}")
+        overrides["postprocess"] = postprocess
+    return overrides
+
+
+def model_paths(get: Callable[[str], object]) -> dict[str, str]:
+    paths = {}
+    for value in get("infill_model_path") or []:
+        name, sep, path = str(value).partition("=")
+        if not sep or name not in MODELS:
+            raise InfillUsageError(f"--infill-model-path {value!r}: expected NAME=DIR with NAME one of "
+                                   f"{', '.join(MODELS)}")
+        paths[name] = path
+    return paths
+
+
+def build_sources(get: Callable[[str], object], selected, progress, family_of) -> tuple[dict, list[str], str]:
+    """(sources by model name, notes for the top of the report, profile name)."""
+    from infill.generation.live import LiveSource
+
+    notes: list[str] = []
+    sources: dict[str, CompletionSource] = {}
+    for value in get("infill_replay") or []:
+        model, benchmark, path = parse_replay_option(value)
+        if model in sources or model in BUILTIN_SOURCES or model in MODELS:
+            raise InfillUsageError(f"--infill-replay {value!r}: model name {model!r} is already taken; give "
+                                   f"each replayed model its own name")
+        sources[model] = ReplaySource(model, path, benchmark)
+    embedded = dict(embedded_replays())
+    gpu = gpu_available()
+    profile = get_profile(str(get("infill_profile") or ("paper" if gpu else "tiny")))
+    overrides = generation_overrides(get)
+    paths = model_paths(get)
+    cache_dir = Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+
+    def live(name: str) -> LiveSource:
+        return LiveSource(MODELS[name], lambda benchmark: profile.settings(family_of(benchmark), overrides),
+                          selected, cache_dir, cache_enabled=not get("infill_no_cache"),
+                          refresh_cache=bool(get("infill_refresh_cache")), path_override=paths.get(name),
+                          dtype_override=get("infill_dtype") or None, progress=progress)
+
+    wanted = split_list(get("infill_models"))
+    for model in wanted:
+        if model in sources:
+            continue
+        if model in BUILTIN_SOURCES:
+            sources[model] = BUILTIN_SOURCES[model]()
+        elif model in embedded:
+            sources[model] = ReplaySource(model, embedded[model])
+        elif model in MODELS:
+            sources[model] = live(model)
+        else:
+            raise InfillUsageError(f"unknown model {model!r}: choose from "
+                                   f"{', '.join([*BUILTIN_SOURCES, *embedded, *MODELS])} or give "
+                                   f"--infill-replay {model}=PATH")
+    if wanted:
+        sources = {m: s for m, s in sources.items() if m in wanted}
+    if not sources:
+        sources = {m: ReplaySource(m, p) for m, p in embedded.items()}
+        sources.update({m: live(m) for m in profile.models})
+        notes.append("Default run: replayed real generations recorded by a third party on one NVIDIA L4 "
+                     "(shipped in infill/recorded, Apache-2.0), then the live models of profile "
+                     f"`{profile.name}`.")
+    if any(isinstance(s, LiveSource) for s in sources.values()) and not gpu:
+        notes.append(f"No GPU: live models ran on the CPU (profile `{profile.name}`).")
+    smoke = [m for m, s in sources.items() if isinstance(s, LiveSource) and s.spec.smoke]
+    if smoke:
+        notes.append(f"{', '.join(smoke)}: shipped tiny SMOKE models (a few million parameters trained for "
+                     f"minutes on the Python stdlib). Their scores are near zero by design and say nothing about "
+                     f"the real models; they prove the pipeline runs end to end.")
+    assert profile.name in PROFILES
+    return sources, notes, profile.name
