@@ -49,6 +49,12 @@ OPTIONS = [  # (name, ini/dest, help, default); every option also reads an ini k
     ("--infill-max-new-tokens", "infill_max_new_tokens", "new tokens per completion for AR models", None),
     ("--infill-seed", "infill_seed", "seed; each sample has its own random stream derived from it", None),
     ("--infill-batch-size", "infill_batch_size", "generation batch size (halved on out-of-memory)", None),
+    ("--infill-steps", "infill_steps", "diffusion steps (paper: 64)", None),
+    ("--infill-alg", "infill_alg", "diffusion algorithm: p2, p2_remask, maskgit_plus, topk_margin, entropy, origin",
+     None),
+    ("--infill-alg-temp", "infill_alg_temp", "diffusion selection temperature (Gumbel-top-k when > 0)", None),
+    ("--infill-length-policies", "infill_length_policies", "diffusion canvas lengths, comma-separated: oracle, "
+     "fixed:N, confidence[:L1,...] (default: oracle,confidence); each is its own MODEL/POLICY row", None),
     ("--infill-postprocess", "infill_postprocess", "none or first_line (overrides the profile)", None),
     ("--infill-dtype", "infill_dtype", "float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU)", None),
     ("--infill-cache-dir", "infill_cache_dir", "generation cache folder (default .infill-cache)", None),

@@ -5,14 +5,17 @@
 - `tiny` runs the shipped smoke models on CPU. They seldom emit end-of-text, so HumanEval-Infill completions
   keep their first line (`first_line`) and generation stops at the first newline; SantaCoder-FIM keeps the
   verbatim output (its EM rules take the line themselves). The default without a GPU.
-Command-line settings (`--infill-temperature` ...) override the profile for every family.
+Diffusion models run under every length policy of the profile (oracle beside a non-oracle one), each reported as
+its own row `MODEL/POLICY`. Command-line settings (`--infill-temperature` ...) override the profile for every
+family.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from infill.errors import InfillUsageError
+from infill.generation.diffusion import DiffusionSettings
 
 
 @dataclass(frozen=True)
@@ -27,14 +30,28 @@ class GenerationConfig:
 
 
 @dataclass(frozen=True)
+class DiffusionConfig(DiffusionSettings):
+    """The sampler's settings plus what the engine needs around them."""
+    postprocess: str = "none"
+    batch_size: int = 16
+
+    def sampler(self) -> DiffusionSettings:
+        return DiffusionSettings(**{f.name: getattr(self, f.name) for f in fields(DiffusionSettings)})
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     models: tuple[str, ...]
-    ar: dict[str, GenerationConfig] = field(default_factory=dict)    # benchmark family -> settings
+    ar: dict[str, GenerationConfig] = field(default_factory=dict)          # benchmark family -> settings
+    diffusion: dict[str, DiffusionConfig] = field(default_factory=dict)
+    length_policies: tuple[str, ...] = ("oracle", "confidence")             # diffusion: oracle beside non-oracle
     description: str = ""
 
-    def settings(self, family: str, overrides: dict) -> GenerationConfig:
-        return replace(self.ar[family], **overrides)
+    def settings(self, family: str, overrides: dict, diffusion: bool = False):
+        base = (self.diffusion if diffusion else self.ar)[family]
+        known = {k: v for k, v in overrides.items() if hasattr(base, k)}
+        return replace(base, **known)
 
 
 PAPER_AR = GenerationConfig(temperature=0.6, top_p=1.0, max_new_tokens=512, postprocess="none", batch_size=64)
@@ -43,12 +60,26 @@ TINY_HUMANEVAL = GenerationConfig(temperature=0.6, top_p=0.95, max_new_tokens=48
 TINY_SANTACODER = GenerationConfig(temperature=0.6, top_p=0.95, max_new_tokens=24, postprocess="none",
                                    batch_size=32)
 
+# Open-dCoder's published setup: p2, 64 steps, temperature 0.6, top-p 0.95, oracle length, nothing stripped.
+PAPER_DIFFUSION = DiffusionConfig(steps=64, temperature=0.6, top_p=0.95, alg="p2", postprocess="none")
+# The confidence length policy over-fills canvases, so single-line HumanEval keeps the first line. On CPU a step's
+# cost is the model over the whole canvas, so the smoke runs keep 96 prefix and 32 suffix tokens around the hole,
+# and take 16 steps (each step runs the model on every row it can change).
+TINY_DIFFUSION_HUMANEVAL = replace(PAPER_DIFFUSION, steps=16, postprocess="first_line", batch_size=96,
+                                   window=(96, 32))
+TINY_DIFFUSION_SANTACODER = replace(PAPER_DIFFUSION, steps=16, batch_size=96, window=(96, 32))
+
 PROFILES: dict[str, Profile] = {p.name: p for p in [
-    Profile("paper", ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "deepseek-coder-1.3b-base", "starcoder2-3b"),
+    Profile("paper", ("open-dcoder-0.5b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "deepseek-coder-1.3b-base",
+                      "starcoder2-3b"),
             {"humaneval-infill": PAPER_AR, "santacoder-fim": PAPER_AR},
-            "published setups; real weights, GPU recommended"),
-    Profile("tiny", ("tiny-qwen2-fim",), {"humaneval-infill": TINY_HUMANEVAL, "santacoder-fim": TINY_SANTACODER},
-            "the shipped smoke models on CPU: scores near zero by design"),
+            {"humaneval-infill": PAPER_DIFFUSION, "santacoder-fim": PAPER_DIFFUSION},
+            description="published setups; real weights, GPU recommended"),
+    Profile("tiny", ("tiny-qwen2-fim", "tiny-qwen2-diffusion"),
+            {"humaneval-infill": TINY_HUMANEVAL, "santacoder-fim": TINY_SANTACODER},
+            {"humaneval-infill": TINY_DIFFUSION_HUMANEVAL, "santacoder-fim": TINY_DIFFUSION_SANTACODER},
+            length_policies=("oracle", "confidence:8,16"),
+            description="the shipped smoke models on CPU: scores near zero by design"),
 ]}
 
 

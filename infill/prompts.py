@@ -54,14 +54,21 @@ class DiffusionCanvas:
     version: str = "1"
     max_tokens: int = 2048
 
-    def encode(self, tokenizer, prefix: str, suffix: str, length: int) -> tuple[list[int], int]:
-        """(ids, start of the masked slice)."""
+    def encode(self, tokenizer, prefix: str, suffix: str, length: int,
+               window: tuple[int, int] | None = None) -> tuple[list[int], int]:
+        """(ids, start of the masked slice). `window` = (prefix tokens, suffix tokens) kept nearest the hole: a
+        cheaper canvas for CPU smoke runs (attention over the whole canvas at every step dominates there); None
+        is the reference behaviour."""
         mask_id = tokenizer.mask_token_id
         if mask_id is None:
             raise ValueError("the tokenizer has no mask token: a masked-diffusion model needs one "
                              "(Open-dCoder's is <M>)")
         prefix_ids = tokenizer.encode(prefix, add_special_tokens=False, split_special_tokens=True)
-        ids = prefix_ids + [mask_id] * length + tokenizer.encode(suffix, add_special_tokens=False, split_special_tokens=True)
+        suffix_ids = tokenizer.encode(suffix, add_special_tokens=False, split_special_tokens=True)
+        if window is not None:
+            prefix_ids, suffix_ids = prefix_ids[len(prefix_ids) - min(window[0], len(prefix_ids)):], \
+                suffix_ids[:window[1]]
+        ids = prefix_ids + [mask_id] * length + suffix_ids
         dropped = max(0, len(ids) - self.max_tokens)
         return ids[dropped:], len(prefix_ids) - dropped
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from infill.errors import InfillUsageError
+from infill.generation.length import parse_length_policy
 from infill.generation.postprocess import POSTPROCESS
 from infill.models.registry import MODELS
 from infill.profiles import PROFILES, get_profile
@@ -45,12 +46,19 @@ def generation_overrides(get: Callable[[str], object]) -> dict:
     for dest, field, kind, minimum in [("infill_temperature", "temperature", float, 0.0),
                                        ("infill_top_p", "top_p", float, 0.0),
                                        ("infill_max_new_tokens", "max_new_tokens", int, 1),
-                                       ("infill_seed", "seed", int, 0), ("infill_batch_size", "batch_size", int, 1)]:
+                                       ("infill_seed", "seed", int, 0), ("infill_batch_size", "batch_size", int, 1),
+                                       ("infill_steps", "steps", int, 1), ("infill_alg_temp", "alg_temp", float, 0.0)]:
         value = get(dest)
         if value not in (None, ""):
             overrides[field] = number(dest, value, kind, minimum)
     if overrides.get("top_p", 0.5) > 1.0:
         raise InfillUsageError(f"--infill-top-p {overrides['top_p']}: must be at most 1.0")
+    alg = get("infill_alg")
+    if alg:
+        from infill.generation.diffusion import ALGORITHMS
+        if alg not in ALGORITHMS:
+            raise InfillUsageError(f"--infill-alg {alg!r}: choose from {', '.join(ALGORITHMS)}")
+        overrides["alg"] = alg
     postprocess = get("infill_postprocess")
     if postprocess:
         if postprocess not in POSTPROCESS:
@@ -89,11 +97,19 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of) -
     paths = model_paths(get)
     cache_dir = Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
 
-    def live(name: str) -> LiveSource:
-        return LiveSource(MODELS[name], lambda benchmark: profile.settings(family_of(benchmark), overrides),
-                          selected, cache_dir, cache_enabled=not get("infill_no_cache"),
-                          refresh_cache=bool(get("infill_refresh_cache")), path_override=paths.get(name),
-                          dtype_override=get("infill_dtype") or None, progress=progress)
+    policies = [parse_length_policy(p) for p in split_list(get("infill_length_policies"))] or \
+        [parse_length_policy(p) for p in profile.length_policies]
+
+    def live(name: str) -> dict[str, LiveSource]:
+        """One source per registry model; a diffusion model gets one per length policy (MODEL/POLICY)."""
+        spec = MODELS[name]
+        diffusion = spec.family == "diffusion"
+        made = [LiveSource(spec, lambda benchmark: profile.settings(family_of(benchmark), overrides, diffusion),
+                           selected, cache_dir, cache_enabled=not get("infill_no_cache"),
+                           refresh_cache=bool(get("infill_refresh_cache")), path_override=paths.get(name),
+                           dtype_override=get("infill_dtype") or None, progress=progress, length_policy=policy)
+                for policy in (policies if diffusion else [None])]
+        return {source.model: source for source in made}
 
     wanted = split_list(get("infill_models"))
     for model in wanted:
@@ -104,21 +120,27 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of) -
         elif model in embedded:
             sources[model] = ReplaySource(model, embedded[model])
         elif model in MODELS:
-            sources[model] = live(model)
+            sources.update(live(model))
         else:
             raise InfillUsageError(f"unknown model {model!r}: choose from "
                                    f"{', '.join([*BUILTIN_SOURCES, *embedded, *MODELS])} or give "
                                    f"--infill-replay {model}=PATH")
     if wanted:
-        sources = {m: s for m, s in sources.items() if m in wanted}
+        sources = {m: s for m, s in sources.items() if m.split("/")[0] in wanted}
     if not sources:
         sources = {m: ReplaySource(m, p) for m, p in embedded.items()}
-        sources.update({m: live(m) for m in profile.models})
+        for model in profile.models:
+            sources.update(live(model))
         notes.append("Default run: replayed real generations recorded by a third party on one NVIDIA L4 "
                      "(shipped in infill/recorded, Apache-2.0), then the live models of profile "
                      f"`{profile.name}`.")
     if any(isinstance(s, LiveSource) for s in sources.values()) and not gpu:
         notes.append(f"No GPU: live models ran on the CPU (profile `{profile.name}`).")
+    oracle = [m for m, s in sources.items() if isinstance(s, LiveSource) and s.length_policy
+              and s.length_policy.uses_ground_truth]
+    if oracle:
+        notes.append(f"{', '.join(oracle)}: ORACLE length (the canonical middle's token count, the published "
+                     f"setting) leaks the answer's length; compare with the non-oracle rows.")
     smoke = [m for m, s in sources.items() if isinstance(s, LiveSource) and s.spec.smoke]
     if smoke:
         notes.append(f"{', '.join(smoke)}: shipped tiny SMOKE models (a few million parameters trained for "
