@@ -78,7 +78,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
     Profile("tiny", ("tiny-qwen2-fim", "tiny-qwen2-diffusion"),
             {"humaneval-infill": TINY_HUMANEVAL, "santacoder-fim": TINY_SANTACODER},
             {"humaneval-infill": TINY_DIFFUSION_HUMANEVAL, "santacoder-fim": TINY_DIFFUSION_SANTACODER},
-            length_policies=("oracle", "confidence:8,16"),
+            length_policies=("oracle", "confidence:6,12"),
             description="the shipped smoke models on CPU: scores near zero by design"),
 ]}
 
