@@ -91,6 +91,14 @@ def render_markdown(results: list[dict], context: dict) -> str:
               "## Sources", ""]
     for source in context["sources"]:
         lines.append(f"- **{source['model']}** ({source['kind']})")
+        if source.get("length_policy"):
+            policy = source["length_policy"]
+            lines.append(f"  - length policy `{policy['name']}` ({policy['version']})"
+                         + (": uses the ground truth's length" if policy["uses_ground_truth"] else ""))
+        for family, settings in source.get("settings", {}).items():
+            lines.append(f"  - {family}: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        if source.get("weights"):
+            lines.append(f"  - weights `{source['weights'][:40]}`, {source['device']}, {source['dtype']}")
         for bench, f in source.get("files", {}).items():
             lines.append(f"  - {bench}: `{f['path']}` ({f['format']}, {f['tasks']} tasks, sha256 "
                          f"`{f['sha256'][:16]}…`)" + "".join(f"; {n}" for n in f["notes"]))
