@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from infill.benchmarks import BENCHMARKS, BenchmarkData, Sample, load_benchmark
+from infill.benchmarks import BenchmarkData, Sample, load_benchmark
 from infill.errors import InfillUsageError
-from infill.grading.grader import Grader, Verdict
+from infill.grading.grader import Verdict
 from infill.records import RECORD_PROPERTY, make_record, record_key
 from infill.session import InfillSession
 
@@ -207,7 +207,6 @@ class CaseView:
 
 @pytest.fixture
 def case(request: pytest.FixtureRequest) -> CaseView:
-    session = request.config.stash[SESSION].get()
     raw: Case = request.param
     data = load_benchmark(raw.benchmark)
     request.node.user_properties.append((CASE_PROPERTY, [raw.benchmark, raw.model, raw.index]))

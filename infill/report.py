@@ -86,7 +86,7 @@ def render_markdown(results: list[dict], context: dict) -> str:
               "; ".join(f"`{name}` = {version}" for name, version in rules["em_rules"].items()) +
               f"; edit similarity `{rules['edit_similarity']}`.",
               f"- Post-processing of completions: {rules['postprocessing']}.",
-              f"- Benchmark definitions: " + ", ".join(
+              "- Benchmark definitions: " + ", ".join(
                   f"{b} v{BENCHMARKS[b].version}" for b in context["selection"]["benchmarks"]) + ".", "",
               "## Sources", ""]
     for source in context["sources"]:

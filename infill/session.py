@@ -146,10 +146,7 @@ class GradingService:
     def grade(self, case, completion: str | None) -> Verdict:
         if case.group not in self.started_groups:
             self.started_groups.add(case.group)
-            model, benchmark = case.group
-            data = load_benchmark(benchmark)
-            source = self.session.sources[model]
-            pairs = [(data.samples[c.index], None) for c in self.session.selected_cases
-                     if (c.model, c.benchmark) == case.group]
-            self.session.grader.prefetch([(s, source.completion(s)) for s, _ in pairs])
+            source = self.session.sources[case.model]
+            self.session.grader.prefetch([(s, source.completion(s))
+                                          for s in self.session.selected_samples(*case.group)])
         return self.session.grader.grade(case.sample, completion)

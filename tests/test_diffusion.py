@@ -1,6 +1,5 @@
 """The diffusion sampler: faithful to Open-dCoder's, and its optimisations exact against the reference."""
 
-import dataclasses
 import math
 
 import pytest

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from infill.generation.sampling import filtered_probabilities
 from infill.prompts import DIFFUSION_CANVAS, DiffusionCanvas
 
 ALGORITHMS = ("p2", "p2_remask", "maskgit_plus", "topk_margin", "entropy", "origin")
@@ -92,26 +93,10 @@ def reveal_count(n_mask: int, step: int, settings: DiffusionSettings, times: tor
     return math.floor(n_mask * (1 - s / t))
 
 
-def filtered_probabilities(logits: torch.Tensor, settings: DiffusionSettings) -> torch.Tensor:
-    """The reference order: temperature, top-p (top-1 always kept), top-k; softmax in float32."""
-    logits = logits.float()
-    if settings.temperature > 0:
-        logits = logits / settings.temperature
-    if settings.top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-        probabilities = torch.softmax(sorted_logits, dim=-1)
-        drop = probabilities.cumsum(dim=-1) - probabilities > settings.top_p
-        drop[..., 0] = False
-        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
-    if settings.top_k > 0:
-        kth = torch.topk(logits, min(settings.top_k, logits.shape[-1]), dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    return torch.softmax(logits, dim=-1)
-
-
 def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, settings: DiffusionSettings):
     """Tokens and confidences for rows of `logits` [n, vocab]; `uniforms` [n] drive inverse-CDF sampling."""
-    probabilities = filtered_probabilities(logits, settings)
+    probabilities = filtered_probabilities(logits, settings.temperature, settings.top_p, settings.top_k,
+                                           top_k_first=False)              # the reference order
     if settings.temperature > 0:
         cumulative = probabilities.double().cumsum(dim=-1)
         cumulative[:, -1] = 1.0 + 1e-9

@@ -45,7 +45,6 @@ class LiveSource(CompletionSource):
         self.location = check_available(spec, path_override)       # fail before the run, not in a test
         self.loaded = None
         self.completions: dict[str, dict[str, str]] = {}
-        self.stats: dict[str, dict] = {}
 
     @property
     def diffusion(self) -> bool:
@@ -104,8 +103,6 @@ class LiveSource(CompletionSource):
             self.progress(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
                           f"({time.perf_counter() - started:.0f} s)")
         self.completions[benchmark] = done
-        self.stats[benchmark] = {"generated": len(todo), "batches": batches, "cache_key": cache.key,
-                                 "seconds": round(time.perf_counter() - started, 3)}
 
     def _ar_batches(self, settings, postprocess):
         from infill.generation.ar import ARFimGenerator, Request
