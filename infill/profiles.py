@@ -5,6 +5,7 @@
 - `tiny` runs the shipped smoke models on CPU. They seldom emit end-of-text, so HumanEval-Infill completions
   keep their first line (`first_line`) and generation stops at the first newline; SantaCoder-FIM keeps the
   verbatim output (its EM rules take the line themselves). The default without a GPU.
+The default run adds the profile's perplexity ensembles (each strategy a row `NAME/STRATEGY`).
 Diffusion models run under every length policy of the profile (oracle beside a non-oracle one), each reported as
 its own row `MODEL/POLICY`. Command-line settings (`--infill-temperature` ...) override the profile for every
 family.
@@ -47,6 +48,11 @@ class Profile:
     diffusion: dict[str, DiffusionConfig] = field(default_factory=dict)
     length_policies: tuple[str, ...] = ("oracle", "confidence")             # diffusion: oracle beside non-oracle
     description: str = ""
+    # Perplexity ensembles of the default run (NAME=MEMBER+MEMBER), the scorer(s) that rank their candidates and
+    # the strategies reported as rows. `recorded-ensemble` combines two of the shipped real recordings.
+    ensembles: tuple[str, ...] = ()
+    ensemble_scorer: str = "ar_plain:qwen2.5-coder-1.5b"
+    ensemble_strategies: tuple[str, ...] = ("lowest-perplexity", "calibrated", "routed")
 
     def settings(self, family: str, overrides: dict, diffusion: bool = False):
         base = (self.diffusion if diffusion else self.ar)[family]
@@ -74,12 +80,18 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
                       "starcoder2-3b"),
             {"humaneval-infill": PAPER_AR, "santacoder-fim": PAPER_AR},
             {"humaneval-infill": PAPER_DIFFUSION, "santacoder-fim": PAPER_DIFFUSION},
-            description="published setups; real weights, GPU recommended"),
+            description="published setups; real weights, GPU recommended",
+            ensembles=("ensemble=open-dcoder-0.5b/oracle+qwen2.5-coder-1.5b",
+                       "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
+            ensemble_scorer="ar_plain:qwen2.5-coder-1.5b"),
     Profile("tiny", ("tiny-qwen2-fim", "tiny-qwen2-diffusion"),
             {"humaneval-infill": TINY_HUMANEVAL, "santacoder-fim": TINY_SANTACODER},
             {"humaneval-infill": TINY_DIFFUSION_HUMANEVAL, "santacoder-fim": TINY_DIFFUSION_SANTACODER},
             length_policies=("oracle", "confidence:6,12"),
-            description="the shipped smoke models on CPU: scores near zero by design"),
+            description="the shipped smoke models on CPU: scores near zero by design",
+            ensembles=("ensemble=tiny-qwen2-diffusion/oracle+tiny-qwen2-fim",
+                       "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
+            ensemble_scorer="ar_plain:tiny-qwen2-fim"),
 ]}
 
 

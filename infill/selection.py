@@ -8,6 +8,7 @@ from typing import Callable
 
 from infill.errors import InfillUsageError
 from infill.generation.length import parse_length_policy
+from infill.generation.pool import ModelPool
 from infill.generation.postprocess import POSTPROCESS
 from infill.models.registry import MODELS
 from infill.profiles import PROFILES, get_profile
@@ -78,8 +79,10 @@ def model_paths(get: Callable[[str], object]) -> dict[str, str]:
     return paths
 
 
-def build_sources(get: Callable[[str], object], selected, progress, family_of) -> tuple[dict, list[str], str]:
-    """(sources by model name, notes for the top of the report, profile name)."""
+def build_sources(get: Callable[[str], object], selected, progress, family_of,
+                  grade=None) -> tuple[dict, list[str], str, ModelPool]:
+    """(sources by model name, notes for the top of the report, profile name, the model pool). `grade` grades
+    a list of (sample, completion) pairs: ensembles need their candidates' verdicts."""
     from infill.generation.live import LiveSource
 
     notes: list[str] = []
@@ -96,24 +99,38 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of) -
     overrides = generation_overrides(get)
     paths = model_paths(get)
     cache_dir = Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+    pool = ModelPool("sequential" if get("infill_sequential_models") else "together", paths,
+                     get("infill_dtype") or None)
 
     policies = [parse_length_policy(p) for p in split_list(get("infill_length_policies"))] or \
         [parse_length_policy(p) for p in profile.length_policies]
 
-    def live(name: str) -> dict[str, LiveSource]:
+    def live(name: str, only_policy=None) -> dict[str, LiveSource]:
         """One source per registry model; a diffusion model gets one per length policy (MODEL/POLICY)."""
         spec = MODELS[name]
         diffusion = spec.family == "diffusion"
         made = [LiveSource(spec, lambda benchmark: profile.settings(family_of(benchmark), overrides, diffusion),
                            selected, cache_dir, cache_enabled=not get("infill_no_cache"),
                            refresh_cache=bool(get("infill_refresh_cache")), path_override=paths.get(name),
-                           dtype_override=get("infill_dtype") or None, progress=progress, length_policy=policy)
-                for policy in (policies if diffusion else [None])]
+                           pool=pool, progress=progress, length_policy=policy)
+                for policy in (([only_policy] if only_policy else policies) if diffusion else [None])]
         return {source.model: source for source in made}
 
+    def resolve_member(name: str) -> dict[str, CompletionSource]:
+        root, _, policy = name.partition("/")
+        if name in embedded:
+            return {name: ReplaySource(name, embedded[name])}
+        if root in MODELS and (MODELS[root].family == "diffusion") == bool(policy):
+            return live(root, parse_length_policy(policy) if policy else None)
+        return {}
+
     wanted = split_list(get("infill_models"))
+    ensemble_names: list[str] = []
     for model in wanted:
         if model in sources:
+            continue
+        if model in {e.partition("=")[0] for e in profile.ensembles}:     # e.g. --infill-models ensemble
+            ensemble_names.append(model)
             continue
         if model in BUILTIN_SOURCES:
             sources[model] = BUILTIN_SOURCES[model]()
@@ -127,13 +144,23 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of) -
                                    f"--infill-replay {model}=PATH")
     if wanted:
         sources = {m: s for m, s in sources.items() if m.split("/")[0] in wanted}
-    if not sources:
+    ensembles = [str(v) for v in get("infill_ensemble") or []] + \
+        [e for e in profile.ensembles if e.partition("=")[0] in ensemble_names]
+    if not sources and not ensembles:
         sources = {m: ReplaySource(m, p) for m, p in embedded.items()}
         for model in profile.models:
             sources.update(live(model))
+        ensembles = list(profile.ensembles)
         notes.append("Default run: replayed real generations recorded by a third party on one NVIDIA L4 "
                      "(shipped in infill/recorded, Apache-2.0), then the live models of profile "
-                     f"`{profile.name}`.")
+                     f"`{profile.name}` and its perplexity ensembles.")
+    from infill.ensemble.build import build_ensembles
+    ensemble_rows = build_ensembles(ensembles, get, profile, sources, resolve_member, pool, selected, progress,
+                                    grade, cache_dir, family_of)
+    sources.update(ensemble_rows)
+    if pool.mode == "sequential":
+        notes.append("Sequential models: one model in memory at a time (generate, free, load the next; ensemble "
+                     "scoring after its members).")
     if any(isinstance(s, LiveSource) for s in sources.values()) and not gpu:
         notes.append(f"No GPU: live models ran on the CPU (profile `{profile.name}`).")
     oracle = [m for m, s in sources.items() if isinstance(s, LiveSource) and s.length_policy
@@ -147,4 +174,4 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of) -
                      f"minutes on the Python stdlib). Their scores are near zero by design and say nothing about "
                      f"the real models; they prove the pipeline runs end to end.")
     assert profile.name in PROFILES
-    return sources, notes, profile.name
+    return sources, notes, profile.name, pool

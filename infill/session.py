@@ -37,9 +37,10 @@ class InfillSession:
     @classmethod
     def from_options(cls, get: Callable[[str], object], root: Path, progress=None) -> "InfillSession":
         session = cls({}, [], False, None, None, root, [])
+        session.pool = None
         family_of = lambda benchmark: BENCHMARKS[benchmark].family
-        session.sources, session.notes, session.profile = build_sources(
-            get, session.selected_samples, progress, family_of)
+        session.sources, session.notes, session.profile, session.pool = build_sources(
+            get, session.selected_samples, progress, family_of, session.grade_candidates)
         spec = get("infill_benchmarks")
         if spec:
             benchmarks = resolve_benchmarks(str(spec))
@@ -71,6 +72,11 @@ class InfillSession:
         chosen = [data.samples[c.index] for c in self.selected_cases if (c.model, c.benchmark) == (model, benchmark)]
         return chosen or list(self.samples(benchmark))
 
+    def grade_candidates(self, pairs: list[tuple[Sample, str | None]]) -> list[Verdict]:
+        """Verdicts for an ensemble's candidates (started together in the sandbox pool, memoised by program)."""
+        self.grader.prefetch(pairs)
+        return [self.grader.grade(sample, completion) for sample, completion in pairs]
+
     # ---- what runs ----
     def samples(self, benchmark: str) -> tuple[Sample, ...]:
         samples = load_benchmark(benchmark).samples
@@ -101,7 +107,7 @@ class InfillSession:
             "selection": {"models": list(self.sources), "profile": self.profile, "benchmarks": benchmarks, "limit": self.limit,
                           "data_sha256": {b: load_benchmark(b).sha256 for b in benchmarks}},
             "rules": rules, "sources": [self.sources[m].provenance() for m in self.sources],
-            "provenance": provenance.collect(self.root),
+            "provenance": {**provenance.collect(self.root), "models_in_memory": self.pool.footprint()},
             "run": {"command": command, "started": iso(started), "finished": iso(finished),
                     "seconds": round(finished - started, 3)},
         }

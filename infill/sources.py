@@ -23,6 +23,13 @@ class CompletionSource:
     def completion(self, sample: Sample) -> str | None:
         raise NotImplementedError
 
+    def completions_for(self, benchmark: str, samples: list[Sample]) -> dict[str, str | None]:
+        return {s.sample_id: self.completion(s) for s in samples}
+
+    def record_extras(self, sample: Sample) -> dict:
+        """Fields this source adds to a sample's record (the ensemble's candidates and choice)."""
+        return {}
+
     def provenance(self) -> dict:
         return {"model": self.model, "kind": self.kind}
 

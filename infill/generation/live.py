@@ -33,17 +33,19 @@ class LiveSource(CompletionSource):
 
     def __init__(self, spec: ModelSpec, settings_for: Callable[[str], object],
                  selected: Callable[[str, str], list[Sample]], cache_dir, cache_enabled: bool = True,
-                 refresh_cache: bool = False, path_override: str | None = None, dtype_override: str | None = None,
+                 refresh_cache: bool = False, path_override: str | None = None, pool=None,
                  progress: Callable | None = None, length_policy: LengthPolicy | None = None):
         from infill.generation.loading import check_available
+        from infill.generation.pool import ModelPool
         self.spec, self.length_policy = spec, length_policy
         self.model = f"{spec.name}/{length_policy.label}" if length_policy else spec.name
         self.settings_for, self.selected = settings_for, selected
         self.cache_dir, self.cache_enabled, self.refresh_cache = cache_dir, cache_enabled, refresh_cache
-        self.path_override, self.dtype_override = path_override, dtype_override
+        self.pool = pool or ModelPool(path_overrides={spec.name: path_override} if path_override else {})
         self.progress = progress or (lambda message: None)
         self.location = check_available(spec, path_override)       # fail before the run, not in a test
-        self.loaded = None
+        self.identity: dict | None = None                          # weights, device, dtype once loaded
+        self.refreshed: set[str] = set()
         self.completions: dict[str, dict[str, str]] = {}
 
     @property
@@ -58,13 +60,21 @@ class LiveSource(CompletionSource):
             self.generate(sample.benchmark)
         return self.completions[sample.benchmark].get(sample.sample_id)
 
-    def _load(self):
-        if self.loaded is None:
-            from infill.generation.loading import load_model
-            self.loaded = load_model(self.spec, self.path_override, self.dtype_override)
-        return self.loaded
+    def completions_for(self, benchmark: str, samples: list[Sample]) -> dict[str, str | None]:
+        """Completions for exactly these samples, generating (in batches) any not yet done: an ensemble asks its
+        members for its own selection, which need not be the member's."""
+        have = self.completions.get(benchmark, {})
+        if benchmark not in self.completions or any(s.sample_id not in have for s in samples):
+            self.generate(benchmark, samples)
+        return {s.sample_id: self.completions[benchmark].get(s.sample_id) for s in samples}
 
-    def cache_for(self, benchmark: str) -> GenerationCache:
+    def _load(self):
+        loaded = self.pool.get(self.spec)
+        self.identity = {"device": loaded.device, "dtype": loaded.dtype, "weights": loaded.weights_identity,
+                         "location": loaded.location}
+        return loaded
+
+    def cache_for(self, benchmark: str, refresh: bool = False) -> GenerationCache:
         from infill.generation.diffusion import SAMPLER_VERSION
         loaded, settings = self._load(), self.settings_for(benchmark)
         data = load_benchmark(benchmark)
@@ -83,15 +93,17 @@ class LiveSource(CompletionSource):
             "postprocess": POSTPROCESS[settings.postprocess].version,
             "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}", "data_sha256": data.sha256,
         }
-        return GenerationCache(self.cache_dir, components, self.cache_enabled, self.refresh_cache)
+        return GenerationCache(self.cache_dir, components, self.cache_enabled, refresh)
 
-    def generate(self, benchmark: str) -> None:
+    def generate(self, benchmark: str, samples: list[Sample] | None = None) -> None:
         settings = self.settings_for(benchmark)
         postprocess = POSTPROCESS[settings.postprocess]
-        cache = self.cache_for(benchmark)
-        self.refresh_cache = False                  # refresh once per run, not once per benchmark lookup
-        done = cache.load()
-        todo = [s for s in self.selected(self.model, benchmark) if s.sample_id not in done]
+        # --infill-refresh-cache discards each benchmark's cached file once per run, not at every later call
+        cache = self.cache_for(benchmark, refresh=self.refresh_cache and benchmark not in self.refreshed)
+        self.refreshed.add(benchmark)
+        done = {**cache.load(), **self.completions.get(benchmark, {})}
+        wanted = samples if samples is not None else self.selected(self.model, benchmark)
+        todo = [s for s in wanted if s.sample_id not in done]
         total = len(done) + len(todo)
         run_batch = self._diffusion_batches(settings) if self.diffusion else self._ar_batches(settings, postprocess)
         started, batches = time.perf_counter(), 0
@@ -161,9 +173,8 @@ class LiveSource(CompletionSource):
         if self.length_policy:
             info["length_policy"] = {"name": self.length_policy.name, "version": self.length_policy.version,
                                      "uses_ground_truth": self.length_policy.uses_ground_truth}
-        if self.loaded is not None:
-            info.update(device=self.loaded.device, dtype=self.loaded.dtype,
-                        weights=self.loaded.weights_identity, location=self.loaded.location)
+        if self.identity is not None:
+            info.update(self.identity)
         return info
 
     def settings_for_family(self, family: str):

@@ -41,6 +41,9 @@ class Grader:
         self._pool: SandboxPool | None = None
         self._lock = threading.Lock()
         self._pending: dict[str, Future] = {}
+        # Programs already run: an ensemble grades its members' candidates, and the members' own tests then
+        # read the same verdict instead of running the program again.
+        self._finished: dict[str, ExecutionResult] = {}
 
     @property
     def pool(self) -> SandboxPool:
@@ -60,7 +63,7 @@ class Grader:
         for sample, completion in pairs:
             if completion is not None and get_benchmark(sample.benchmark).grader == "execution":
                 program = _program(sample, completion)
-                if program not in self._pending:
+                if program not in self._pending and program not in self._finished:
                     self._pending[program] = self.pool.submit(program)
 
     def grade(self, sample: Sample, completion: str | None) -> Verdict:
@@ -75,8 +78,12 @@ class Grader:
 
     def _execute(self, sample: Sample, completion: str) -> Verdict:
         program = _program(sample, completion)
-        future = self._pending.pop(program, None) or self.pool.submit(program)
-        result: ExecutionResult = future.result()
+        result = self._finished.get(program)
+        if result is None:
+            future = self._pending.pop(program, None) or self.pool.submit(program)
+            result: ExecutionResult = future.result()
+            if result.status != SANDBOX_ERROR:          # an infrastructure fault is retried, never remembered
+                self._finished[program] = result
         return Verdict(result.status == PASSED, result.status, result.detail, {"isolation": self.pool.isolation},
                        result.duration_s)
 
