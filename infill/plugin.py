@@ -20,12 +20,14 @@ import pytest
 
 from infill.benchmarks import BenchmarkData, Sample, load_benchmark
 from infill.errors import InfillUsageError
+from infill.gates import GateSet, evaluate_gates, load_gates, terminal_lines
 from infill.grading.grader import Verdict
-from infill.records import RECORD_PROPERTY, make_record, record_key
+from infill.records import RECORD_PROPERTY, make_record, record_key, summarize
 from infill.session import InfillSession
 
 CASE_PROPERTY = "infill_case"
 DEFAULT_REPORT_DIR = Path("reports") / "latest"
+TIMINGS_REPORT_DIR = Path("reports") / "timings"        # default when a run has timings and no benchmark case
 
 OPTIONS = [  # (name, ini/dest, help, default); every option also reads an ini key of the same name
     ("--infill-replay", "infill_replay", "MODEL=PATH (or MODEL:BENCHMARK=PATH): grade recorded generations; "
@@ -58,16 +60,29 @@ OPTIONS = [  # (name, ini/dest, help, default); every option also reads an ini k
     ("--infill-postprocess", "infill_postprocess", "none or first_line (overrides the profile)", None),
     ("--infill-dtype", "infill_dtype", "float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU)", None),
     ("--infill-cache-dir", "infill_cache_dir", "generation cache folder (default .infill-cache)", None),
+    ("--infill-ensemble", "infill_ensemble", "NAME=MODEL+MODEL[+...]: a perplexity ensemble of these models "
+     "(a diffusion member names its length policy, e.g. tiny-qwen2-diffusion/oracle); repeatable", None),
+    ("--infill-ensemble-scorer", "infill_ensemble_scorer", "SCORER:MODEL[+SCORER:MODEL]: what ranks the "
+     "ensemble's candidates; scorers ar_plain (published), ar_fim, diffusion (default: the profile's)", None),
+    ("--infill-ensemble-combine", "infill_ensemble_combine", "how several scorers' perplexities combine: min, "
+     "mean, harmonic", "min"),
+    ("--infill-ensemble-strategies", "infill_ensemble_strategies", "comma-separated strategies, each its own row "
+     "NAME/STRATEGY: lowest-perplexity (published), calibrated, routed, oracle (an upper bound)", None),
+    ("--infill-gates", "infill_gates", "TOML file of regression gates (thresholds per benchmark, model and metric; "
+     "see infill/gates.py and gates/); checked after the report, a failing gate exits 1", None),
 ]
 FLAGS = [("--infill-no-cache", "infill_no_cache", "generate without reading or writing the cache"),
-         ("--infill-refresh-cache", "infill_refresh_cache", "discard this run's cached generations and regenerate")]
+         ("--infill-refresh-cache", "infill_refresh_cache", "discard this run's cached generations and regenerate"),
+         ("--infill-sequential-models", "infill_sequential_models", "hold one model in memory at a time "
+          "(generate, free, load the next; for small GPUs)")]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("infill", "infill-bench")
     for name, dest, help_text, _ in OPTIONS:
-        if name == "--infill-replay":
-            group.addoption(name, dest=dest, action="append", default=None, metavar="MODEL=PATH", help=help_text)
+        if name in ("--infill-replay", "--infill-ensemble"):
+            group.addoption(name, dest=dest, action="append", default=None, help=help_text,
+                            metavar="MODEL=PATH" if name == "--infill-replay" else "NAME=MODEL+MODEL")
             parser.addini(dest, help_text, type="linelist")
         else:
             group.addoption(name, dest=dest, default=None, help=help_text)
@@ -80,6 +95,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(dest, help_text, type="bool", default=False)
     group.addoption("--infill-timings", action="store_true", default=False,
                     help="run the timing benchmarks (pytest-benchmark) in bench_tests")
+    group.addoption("--infill-shard", "--shard", dest="infill_shard", default=None, metavar="I/N",
+                    help="run only shard I of N: a stable split of the selected samples (after --infill-limit) "
+                         "by a hash of benchmark and sample id; merge the N reports with ./infill-bench merge")
+    parser.addini("infill_shard", "I/N: run only this shard of the selected samples")
 
 
 def option(config: pytest.Config, dest: str):
@@ -107,12 +126,18 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):      # an xdist worker: its own GPU, before anything initialises CUDA
+        from infill.devices import pin_worker_to_gpu
+        pin_worker_to_gpu(config.workerinput["workerid"])
     config.addinivalue_line("markers", "infill(family): a benchmark case test, parametrized over models and samples "
                                        "of that benchmark family")
     config.addinivalue_line("markers", "slow: slow test (runs in CI; deselect with -m 'not slow')")
     config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
     config.stash[SESSION] = SessionHolder(config)
     config.pluginmanager.register(ReportCollector(config), "infill-report-collector")
+    if config.pluginmanager.hasplugin("benchmark"):   # pytest-benchmark: GPU/torch fields in its machine_info
+        from infill import timings
+        config.pluginmanager.register(timings, "infill-timings")
 
 
 @dataclass
@@ -141,12 +166,30 @@ class SessionHolder:
 
 
 SESSION = pytest.StashKey[SessionHolder]()
+GATES = pytest.StashKey["GateSet | None"]()
+
+
+def load_gates_option(config: pytest.Config) -> GateSet | None:
+    """--infill-gates is relative to where pytest was started; the ini key to the ini file's folder."""
+    value, base = config.getoption("infill_gates"), config.invocation_params.dir
+    if value is None:
+        value = config.getini("infill_gates") or None
+        base = config.inipath.parent if config.inipath else config.rootpath
+    if not value:
+        return None
+    path = Path(value)
+    return load_gates(path if path.is_absolute() else base / path)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Validate the options and read replay files before anything runs: bad input stops the run here with one
     line and exit code 2, not as a collection error per test module."""
+    if not hasattr(session.config, "workerinput"):      # gates are checked on the controller only
+        try:
+            session.config.stash[GATES] = load_gates_option(session.config)   # first: cheap, fails fast
+        except InfillUsageError as error:
+            usage_exit(error)
     session.config.stash[SESSION].get()
 
 
@@ -155,6 +198,13 @@ class Case:
     model: str
     benchmark: str
     index: int
+
+
+def xdist_group_for(model: str, session: InfillSession) -> str:
+    """The xdist_group (under --dist loadgroup, one worker per group) of a model's cases: its root name, so that
+    a diffusion model's MODEL/POLICY rows and all benchmarks of a model run on one worker, which loads it once;
+    an ensemble joins its members' group (it needs their completions, so they are generated once, there)."""
+    return session.worker_group(model)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -167,7 +217,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for model, benchmark, samples in session.plan(family):
         for sample in samples:
             params.append(pytest.param(Case(model, benchmark, sample.index), id=f"{model}-{sample.sample_id}",
-                                       marks=pytest.mark.xdist_group(f"{model}:{benchmark}")))
+                                       marks=pytest.mark.xdist_group(xdist_group_for(model, session))))
     metafunc.parametrize("case", params, indirect=True)  # the `case` fixture turns it into a CaseView
 
 
@@ -235,6 +285,7 @@ def record(request: pytest.FixtureRequest, infill_session: InfillSession):
     def record_outcome(case: CaseView, completion: str | None, verdict: Verdict) -> None:
         source = infill_session.sources[case.model]
         entry = make_record(case.model, source.kind, case.sample, case.data.sha256, completion, verdict)
+        entry.update(source.record_extras(case.sample))
         request.node.user_properties.append((RECORD_PROPERTY, entry))
     return record_outcome
 
@@ -262,6 +313,7 @@ class ReportCollector:
         self.expected: set[tuple] = set()
         self.started = time.time()
         self.written: tuple[Path, list[dict]] | None = None
+        self.gate_outcomes: list | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
@@ -272,7 +324,9 @@ class ReportCollector:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if hasattr(self.config, "workerinput") or not self.expected:
+        from infill.timings import session_timings
+        timings = session_timings(self.config)      # pytest-benchmark rows (--infill-timings), own report key
+        if hasattr(self.config, "workerinput") or not (self.expected or timings):
             return
         infill = self.config.stash[SESSION].get()
         records = list(self.records.values())
@@ -286,7 +340,17 @@ class ReportCollector:
             records, complete=not reasons, incomplete_reason="; ".join(reasons),
             command=shlex.join(["pytest", *self.config.invocation_params.args]),
             started=self.started, finished=time.time())
-        directory = Path(option(self.config, "infill_report_dir") or DEFAULT_REPORT_DIR)
+        context["timings"] = timings
+        if not self.expected:
+            context["notes"].append("Timings only: no benchmark case ran in this run (see Timings).")
+        gates = self.config.stash.get(GATES, None)
+        # Checked before writing, so that report.md and summary.json carry the outcomes (timings alone: nothing to gate)
+        if gates is not None and self.expected:
+            self.gate_outcomes = evaluate_gates(gates, summarize(records), records)
+            context["gates"], context["gates_file"] = self.gate_outcomes, str(gates.path)
+        # A run of timings alone does not replace the main job's report in reports/latest
+        default = DEFAULT_REPORT_DIR if self.expected else TIMINGS_REPORT_DIR
+        directory = Path(option(self.config, "infill_report_dir") or default)
         if not directory.is_absolute():
             directory = self.config.invocation_params.dir / directory
         try:
@@ -296,13 +360,28 @@ class ReportCollector:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
         self.written = (directory, results)
+        # Only a failing gate turns a finished run red (xfailed samples never do); other failures keep their status.
+        if self.gate_outcomes and not all(o.passed for o in self.gate_outcomes) \
+                and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        gates = self.config.stash.get(GATES, None)
+        if gates is not None and not self.expected:     # e.g. `pytest tests` with the ini key set, or timings alone
+            terminalreporter.write_line(f"infill-bench gates ({gates.path}): not checked, no benchmark case ran")
         if self.written is None:
             return
         directory, results = self.written
         terminalreporter.section("infill-bench")
+        width = max([30] + [len(r["model"]) for r in results])
         for r in results:
-            terminalreporter.write_line(f"{r['benchmark']:<28} {r['model']:<30} {r['metric']:<14} "
+            terminalreporter.write_line(f"{r['benchmark']:<28} {r['model']:<{width}} {r['metric']:<14} "
                                         f"{r['passed']:>5}/{r['n']:<5} = {100 * r['value']:6.2f}%")
         terminalreporter.write_line(f"report: {directory / 'report.md'}")
+        if self.gate_outcomes is not None:
+            for line in terminal_lines(self.gate_outcomes, gates.path):
+                terminalreporter.write_line(line, red=line.startswith("FAIL"), green=line.startswith("PASS"))
+            failed = sum(not o.passed for o in self.gate_outcomes)
+            if failed:
+                terminalreporter.write_line(f"infill-bench: {failed} of {len(self.gate_outcomes)} gates failed, so "
+                                            f"the run fails (see {directory / 'report.md'}, section Gates)", red=True)

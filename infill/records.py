@@ -59,3 +59,9 @@ def summarize(records: list[dict]) -> list[dict]:
                 entry["edit_similarity"] = round(sum(r.get("edit_similarity", 0.0) for r in rows) / n, 6)
             results.append(entry)
     return results
+
+
+def isolation_summary(records: list[dict]) -> str:
+    """The report's isolation rule: every sandbox isolation the records were graded under."""
+    isolation = sorted({r["isolation"] for r in records if r.get("isolation")})
+    return "; ".join(isolation) or "not used (no program was run)"

@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from infill.analysis import render_analyses, write_analyses
 from infill.benchmarks import BENCHMARKS
 from infill.errors import InfillUsageError
 from infill.records import record_key
@@ -42,23 +43,36 @@ def write_report(directory: Path, records: list[dict], results: list[dict], cont
     records = sorted(records, key=record_key)
     write_atomic(directory / "samples.jsonl",
                  "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records))
+    analyses = write_analyses(directory, records, context)     # computed once: PNGs, ensemble files, summary, md
     summary = {"schema_version": SCHEMA_VERSION, "complete": context["complete"], "results": results,
                **{k: context[k] for k in ("selection", "rules", "sources", "provenance", "notes")},
-               "run": context["run"]}
+               "run": context["run"], "analyses": analyses}
+    if context.get("timings"):          # pytest-benchmark figures vary run to run: their own key, never in results
+        summary["timings"] = context["timings"]
+    if context.get("gates") is not None:    # --infill-gates: each gate's outcome (infill.gates)
+        from infill.gates import outcomes_json
+        summary["gates"] = outcomes_json(context["gates"])
+        summary["gates_file"] = context.get("gates_file")
     write_atomic(directory / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    write_atomic(directory / "report.md", render_markdown(results, context))
+    write_atomic(directory / "report.md", render_markdown(results, context, analyses))
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:.2f}%"
 
 
-def render_markdown(results: list[dict], context: dict) -> str:
+def render_markdown(results: list[dict], context: dict, analyses: dict | None = None) -> str:
     lines = ["# infill-bench report", ""]
     if not context["complete"]:
         lines += [f"> **INCOMPLETE RUN**: {context['incomplete_reason']}. The figures below cover only the "
                   f"samples that finished.", ""]
+    if context["run"].get("shard"):         # --shard I/N: say so before anyone reads the figures as the whole run
+        lines += [f"> **Shard {context['run']['shard']}** of a sharded run: the figures cover only this shard's "
+                  f"samples. Merge the shards' report folders with `./infill-bench merge`.", ""]
     lines += [f"> {note}" for note in context["notes"]] + ([""] if context["notes"] else [])
+    if context.get("gates") is not None:    # first, so that a failed gate is what a reader sees
+        from infill.gates import markdown_lines
+        lines += markdown_lines(context["gates"], context.get("gates_file"))
     lines += ["## Results", "",
               "| benchmark | model | source | n | passed | score [95% CI] | metric | edit sim | timeouts | memory "
               "| missing | sandbox errors |",
@@ -74,7 +88,7 @@ def render_markdown(results: list[dict], context: dict) -> str:
     rules = context["rules"]
     lines += ["", "Scores: pass@1 = fraction of samples whose program passed its tests (one completion per "
               "task); EM = exact match under the named rule. Missing completions, timeouts and sandbox errors "
-              "count as not passed. Intervals are 95% Wilson intervals.", "",
+              "count as not passed. Intervals are 95% Wilson intervals.", "", *render_analyses(analyses),
               "## Evaluation rules", "",
               f"- Program assembly (HumanEval-Infill): `prompt + completion + suffix + \"\\n\" + test + \"\\n\" + "
               f"f\"check({{entry_point}})\"`, completion verbatim, run as `exec(program, {{}})` (not `__main__`); "
@@ -102,9 +116,14 @@ def render_markdown(results: list[dict], context: dict) -> str:
         for bench, f in source.get("files", {}).items():
             lines.append(f"  - {bench}: `{f['path']}` ({f['format']}, {f['tasks']} tasks, sha256 "
                          f"`{f['sha256'][:16]}…`)" + "".join(f"; {n}" for n in f["notes"]))
+    if context.get("timings"):
+        from infill.timings import render_timings_markdown
+        lines += [""] + render_timings_markdown(context["timings"])
     prov = context["provenance"]
     lines += ["", "## Provenance", "",
               f"- Command: `{context['run']['command']}`",
+              *[f"- Shard {s['shard']}: `{s['command']}` ({s['seconds']:.1f} s)"    # a merged run (infill.merge)
+                for s in context["run"].get("shards", [])],
               f"- Code: commit `{prov['git']['commit']}`" + (" (uncommitted changes)" if prov["git"]["dirty"] else ""),
               "- Packages: " + ", ".join(f"{k} {v}" for k, v in prov["packages"].items() if v),
               f"- Machine: {prov['machine']['platform']}, {prov['machine']['cpu_count']} CPUs, Python "

@@ -91,7 +91,8 @@ def _nll_rows(model, rows: list[Row], pad_id: int, batch_size: int, chunk_positi
             r = torch.tensor(local_rows[lo:lo + chunk_positions], device=device)
             p = torch.tensor(positions[lo:lo + chunk_positions], device=device)
             y = torch.tensor(targets[lo:lo + chunk_positions], device=device)
-            logits = model.lm_head(hidden[r, p]).float()
+            logits = model.lm_head(hidden[r, p])
+            logits = logits.double() if logits.dtype == torch.float64 else logits.float()   # at least fp32
             losses = torch.nn.functional.cross_entropy(logits, y, reduction="none").double().cpu()
             owner = torch.tensor(owners[lo:lo + chunk_positions])
             nll.index_add_(0, owner, losses)

@@ -16,9 +16,10 @@ from infill.grading.grader import Grader, Verdict
 from infill.grading.exact_match import EM_RULES
 from infill.grading.execution import SandboxConfig
 from infill import provenance
-from infill.records import summarize
+from infill.records import isolation_summary, summarize
 from infill.report import prepare_report_dir, write_report
 from infill.selection import build_sources, number
+from infill.shard import parse_shard
 from infill.sources import CompletionSource, ReplaySource
 
 DEFAULT_BENCHMARKS = "humaneval-single-line,santacoder-fim-py"
@@ -31,6 +32,7 @@ class InfillSession:
         self.explicit_benchmarks = explicit_benchmarks
         self.grader, self.notes = grader, notes
         self.selected_cases: list = []          # set after collection (what -k left), for prefetching
+        self.shard = None                       # --shard I/N (infill.shard.Shard)
         self.completions = CompletionLookup(self)
         self.grading = GradingService(self)
 
@@ -38,6 +40,7 @@ class InfillSession:
     def from_options(cls, get: Callable[[str], object], root: Path, progress=None) -> "InfillSession":
         session = cls({}, [], False, None, None, root, [])
         session.pool = None
+        session.shard = parse_shard(get("infill_shard"))    # first: a bad value fails before models load
         family_of = lambda benchmark: BENCHMARKS[benchmark].family
         session.sources, session.notes, session.profile, session.pool = build_sources(
             get, session.selected_samples, progress, family_of, session.grade_candidates)
@@ -72,6 +75,23 @@ class InfillSession:
         chosen = [data.samples[c.index] for c in self.selected_cases if (c.model, c.benchmark) == (model, benchmark)]
         return chosen or list(self.samples(benchmark))
 
+    def worker_group(self, model: str) -> str:
+        """Models that must share a worker: rows of one model (root name) and an ensemble with its members."""
+        if not hasattr(self, "_groups"):
+            parent: dict[str, str] = {}
+
+            def find(name: str) -> str:
+                while parent.setdefault(name, name) != name:
+                    name = parent[name]
+                return name
+            for name, source in self.sources.items():
+                find(name.split("/")[0])
+                for member in getattr(getattr(source, "core", None), "members", {}):
+                    a, b = sorted([find(name.split("/")[0]), find(member.split("/")[0])])
+                    parent[b] = a
+            self._groups = {name: find(name.split("/")[0]) for name in self.sources}
+        return self._groups.get(model, model.split("/")[0])
+
     def grade_candidates(self, pairs: list[tuple[Sample, str | None]]) -> list[Verdict]:
         """Verdicts for an ensemble's candidates (started together in the sandbox pool, memoised by program)."""
         self.grader.prefetch(pairs)
@@ -80,7 +100,9 @@ class InfillSession:
     # ---- what runs ----
     def samples(self, benchmark: str) -> tuple[Sample, ...]:
         samples = load_benchmark(benchmark).samples
-        return samples[: self.limit] if self.limit else samples
+        samples = samples[: self.limit] if self.limit else samples
+        # the shard splits what the limit left, for every model alike (ensembles and their members included)
+        return tuple(s for s in samples if self.shard.holds(benchmark, s.sample_id)) if self.shard else samples
 
     def plan(self, family: str) -> list[tuple[str, str, tuple[Sample, ...]]]:
         """(model, benchmark, samples) for one benchmark family. A replayed model is graded on the benchmarks
@@ -98,8 +120,7 @@ class InfillSession:
     def report_context(self, records: list[dict], complete: bool, incomplete_reason: str, command: str,
                        started: float, finished: float) -> dict:
         benchmarks = sorted({r["benchmark"] for r in records}, key=list(BENCHMARKS).index)
-        isolation = sorted({r["isolation"] for r in records if r.get("isolation")})
-        rules = {**self.grader.rules(), "isolation": "; ".join(isolation) or "not used (no program was run)",
+        rules = {**self.grader.rules(), "isolation": isolation_summary(records),
                  "postprocessing": self.postprocessing_summary()}
         iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
         return {
@@ -109,7 +130,7 @@ class InfillSession:
             "rules": rules, "sources": [self.sources[m].provenance() for m in self.sources],
             "provenance": {**provenance.collect(self.root), "models_in_memory": self.pool.footprint()},
             "run": {"command": command, "started": iso(started), "finished": iso(finished),
-                    "seconds": round(finished - started, 3)},
+                    "seconds": round(finished - started, 3), **({"shard": str(self.shard)} if self.shard else {})},
         }
 
     def postprocessing_summary(self) -> str:

@@ -19,10 +19,10 @@ import math
 from typing import Callable
 
 from infill.benchmarks import BENCHMARKS, Sample, load_benchmark
-from infill.ensemble.routing import ROUTER_VERSION, SampleFeatures, route
+from infill.ensemble.routing import ROUTER_VERSION, SampleFeatures
+from infill.ensemble.runlevel import apply_run_level
 from infill.ensemble.spec import EnsembleSpec, ScorerUse
-from infill.ensemble.strategies import (ORACLE_STRATEGIES, PER_SAMPLE, STRATEGY_VERSION, Candidate,
-                                        zscores_by_member)
+from infill.ensemble.strategies import ORACLE_STRATEGIES, PER_SAMPLE, STRATEGY_VERSION, Candidate
 from infill.generation.cache import GenerationCache
 from infill.sources import CompletionSource
 
@@ -41,7 +41,6 @@ class EnsembleCore:
         self.score, self.grade, self.selected = score, grade, selected
         self.progress = progress or (lambda message: None)
         self.prepared: dict[str, dict[str, dict]] = {}         # benchmark -> sample id -> ensemble details
-        self.routing_note: dict[str, str] = {}
 
     def details(self, sample: Sample) -> dict | None:
         if sample.benchmark not in self.prepared:
@@ -61,36 +60,33 @@ class EnsembleCore:
         from infill.scoring import combine
         perplexity = {m: [combine([per_scorer[u.label][m][i].perplexity for u in spec.scorers], spec.combine)
                           for i in range(len(samples))] for m in spec.members}
-        calibrated = zscores_by_member(perplexity)
         # 3. verdicts of every candidate
         verdicts = {m: self.grade([(s, completions[m][s.sample_id]) for s in samples]) for m in spec.members}
-        # 4. choices
-        candidates = [[Candidate(m, completions[m][s.sample_id], perplexity[m][i], calibrated[m][i],
-                                 verdicts[m][i].correct) for m in spec.members] for i, s in enumerate(samples)]
-        choices = {name: [rule(c) for c in candidates] for name, rule in PER_SAMPLE.items()}
-        choices["routed"], self.routing_note[benchmark] = route(
-            [SampleFeatures(s.sample_id, s.prefix, s.suffix, s.task_type) for s in samples], list(spec.members),
-            {m: [bool(v.correct) for v in verdicts[m]] for m in spec.members}, choices["lowest-perplexity"])
+        # 4. per-sample choices here; the run-level ones (calibrated, routed) from the rounded figures the records
+        # carry, by the same function a merge of shards uses
+        candidates = [[Candidate(m, completions[m][s.sample_id], perplexity[m][i], 0.0, verdicts[m][i].correct)
+                       for m in spec.members] for i, s in enumerate(samples)]
         prepared = {}
         for i, sample in enumerate(samples):
             candidate_info = {}
             for j, member in enumerate(spec.members):
-                candidate = candidates[i][j]
+                candidate, verdict = candidates[i][j], verdicts[member][i]
                 scored = {u.label: per_scorer[u.label][member][i] for u in spec.scorers}
                 candidate_info[member] = {
                     "completion": candidate.completion, "perplexity": finite_or_none(candidate.perplexity),
                     "mean_nll": finite_or_none(math.log(candidate.perplexity)) if candidate.perplexity > 0 else None,
                     "tokens": min(s.tokens for s in scored.values()),
                     "per_scorer": {label: finite_or_none(s.perplexity) for label, s in scored.items()},
-                    "calibrated": finite_or_none(candidate.calibrated),
-                    "correct": bool(candidate.correct), "status": verdicts[member][i].status}
+                    "correct": bool(candidate.correct), "status": verdict.status, "detail": verdict.detail,
+                    "metrics": dict(verdict.metrics)}
             prepared[sample.sample_id] = {
                 "members": list(spec.members), "candidates": candidate_info,
-                "choices": {name: spec.members[picks[i]] for name, picks in choices.items()},
+                "choices": {name: spec.members[rule(candidates[i])] for name, rule in PER_SAMPLE.items()},
                 "scorer": "+".join(u.label for u in spec.scorers),
                 "scorer_version": "+".join(scorer_version(u.scorer) for u in spec.scorers),
-                "combine": spec.combine, "strategy_version": STRATEGY_VERSION, "router_version": ROUTER_VERSION,
-                "routed_by": self.routing_note[benchmark]}
+                "combine": spec.combine, "strategy_version": STRATEGY_VERSION, "router_version": ROUTER_VERSION}
+        apply_run_level([SampleFeatures(s.sample_id, s.prefix, s.suffix, s.task_type) for s in samples],
+                        [prepared[s.sample_id] for s in samples])
         self.prepared[benchmark] = prepared
         self.progress(f"{spec.name} {benchmark}: {len(samples)} samples scored, graded and selected")
 
@@ -157,9 +153,13 @@ class ScoreService:
         loaded = self.pool.get(spec)
         self.identities[use.model] = loaded.weights_identity
         window = self.window_for(benchmark) if use.scorer == "diffusion" else None
+        # On CPU, score in float64: float32 results move in the 7th digit with the batch's composition (padding
+        # width, neighbours), so a shard of the run would print other perplexities than the whole run. On a GPU
+        # the model's own dtype is kept (speed), and shards agree to floating-point noise.
+        score_dtype = "float64" if loaded.device == "cpu" else loaded.dtype
         cache = GenerationCache(self.cache_dir, {
             "kind": "ensemble-score", "scorer": use.scorer, "scorer_version": scorer.version, "model": spec.name,
-            "weights": loaded.weights_identity, "dtype": loaded.dtype, "device_kind": loaded.device,
+            "weights": loaded.weights_identity, "dtype": score_dtype, "device_kind": loaded.device,
             "window": list(window) if window else None, "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}",
             "data_sha256": load_benchmark(benchmark).sha256}, self.cache_enabled)
         known = {key: Scored(*json.loads(value)) for key, value in cache.load().items()}
@@ -178,17 +178,22 @@ class ScoreService:
                 if text is not None and key(context(sample, text)) not in known:
                     todo.setdefault(key(context(sample, text)), context(sample, text))
         keys = list(todo)
+        model = loaded.model
+        if keys and score_dtype == "float64":
+            import copy
+            import torch
+            model = copy.deepcopy(loaded.model).to(torch.float64)     # freed when scoring returns
         step = self.batch_size * 8                     # cache granularity: a kill loses at most one chunk
         for first in range(0, len(keys), step):
             chunk = keys[first:first + step]
             triples = [todo[k] for k in chunk]
             if use.scorer == "ar_plain":
-                scored = ar_plain_scores(loaded.model, loaded.tokenizer, triples, batch_size=self.batch_size)
+                scored = ar_plain_scores(model, loaded.tokenizer, triples, batch_size=self.batch_size)
             elif use.scorer == "ar_fim":
-                scored = ar_fim_scores(loaded.model, loaded.tokenizer, PROMPT_FORMATS[spec.prompt_format], triples,
+                scored = ar_fim_scores(model, loaded.tokenizer, PROMPT_FORMATS[spec.prompt_format], triples,
                                        batch_size=self.batch_size)
             else:
-                scored = diffusion_scores(loaded.model, loaded.tokenizer, triples, batch_size=self.batch_size * 4,
+                scored = diffusion_scores(model, loaded.tokenizer, triples, batch_size=self.batch_size * 4,
                                           window=window)
             fresh = {k: s for k, s in zip(chunk, scored)}
             cache.append({k: json.dumps([s.mean_nll, s.tokens]) for k, s in fresh.items()})

@@ -57,7 +57,8 @@ def oracle(candidates: list[Candidate]) -> int:
     return lowest_perplexity(candidates)
 
 
-PER_SAMPLE = {"lowest-perplexity": lowest_perplexity, "calibrated": calibrated, "oracle": oracle}
+# Decided by the sample alone; `calibrated` and `routed` depend on the whole run (infill.ensemble.runlevel)
+PER_SAMPLE = {"lowest-perplexity": lowest_perplexity, "oracle": oracle}
 
 
 def zscores_by_member(perplexities: dict[str, list[float]]) -> dict[str, list[float]]:

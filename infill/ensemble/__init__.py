@@ -1,0 +1,1 @@
+"""The perplexity ensemble: spec, scorers in use, strategies, routing, the completion source."""
