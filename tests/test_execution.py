@@ -450,7 +450,7 @@ def test_missing_bwrap(monkeypatch):
     with pytest.raises(RuntimeError, match="bubblewrap"):
         SandboxPool(SandboxConfig(isolation="bwrap"))
     with SandboxPool(SandboxConfig(isolation="auto", workers=1)) as p:
-        assert p.isolation.startswith("rlimits only (bubblewrap not found): NO network")
+        assert p.isolation.startswith("rlimits only (bubblewrap not found): NO filesystem isolation")
         assert grade(p, CANONICAL).status == PASSED
 
 
@@ -466,7 +466,7 @@ def test_missing_bwrap(monkeypatch):
     (HOSTILE["kills its parent"][0], FAILED),
 ])
 def test_rlimits_fallback(rlimits_pool, code, expected):
-    assert rlimits_pool.isolation.startswith("rlimits only: NO network or filesystem isolation")
+    assert rlimits_pool.isolation.startswith("rlimits only: NO filesystem isolation")
     result = grade(rlimits_pool, code)
     if expected == TIMEOUT and code.startswith("import os"):
         assert result.status in (TIMEOUT, FAILED), result  # fork bomb: contained either way

@@ -1,12 +1,14 @@
 """Sandboxed execution grader for HumanEval-Infilling programs.
 
 A :class:`SandboxPool` keeps a few warm workers (``sandbox_worker.py``), each started
-once inside its own bubblewrap sandbox (no network, read-only root, private /tmp, PID
-namespace) when bubblewrap works, else bare with rlimits only. A worker forks one
-child per program; the child gets a new session, its own uid (when we are root),
-rlimits, a fresh private working directory, /dev/null for stdio and a cleared
-environment, and runs ``exec(program, {})`` exactly like the reference harness.
-A pass is only reported when exec returned normally (see the worker's docstring).
+once inside its own bubblewrap sandbox (no network, a minimal read-only filesystem
+holding only the interpreter, private /tmp, PID and IPC namespaces: see ``bwrap.py``)
+when bubblewrap works, else bare with rlimits only. A worker forks one child per
+program; the child gets a new process group, its own uid (when we are root), no
+capabilities, rlimits, a seccomp filter (``seccomp.py``), a fresh private working
+directory, /dev/null for stdio and a cleared environment, and runs ``exec(program, {})``
+exactly like the reference harness. A pass is only reported when exec returned normally
+(see the worker's docstring for what that can and cannot prove).
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from infill.grading import bwrap as _bwrap
+from infill.grading import seccomp as _seccomp
 
 EXECUTION_RULE_VERSION = "exec-v1"  # bump if anything that can change a verdict changes
 
@@ -31,14 +35,12 @@ PASSED, FAILED, TIMEOUT, MEMORY, SANDBOX_ERROR = "passed", "failed", "timeout", 
 STATUSES = (PASSED, FAILED, TIMEOUT, MEMORY, SANDBOX_ERROR)
 
 WORKER_SCRIPT = Path(__file__).resolve().with_name("sandbox_worker.py")
+_PROBE = "import os\nopen(os.__file__, 'rb').close()\n"  # a program can import from the stdlib
 _START_TIMEOUT_S = 30.0  # a worker must say "ready" within this
 _GRACE_S = 20.0  # beyond the program timeout, for the worker's own clean-up
 _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-# What the worker inside bubblewrap keeps: drop its programs to another uid, kill
-# them, and remove whatever files they made. Programs themselves get no capability.
-_WORKER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER",
-                "CAP_DAC_READ_SEARCH")
+_SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # rlimits fallback as root: emptied of a program's files
 
 
 @dataclass(frozen=True)
@@ -182,21 +184,6 @@ def _kill_uid(uid: int) -> None:
         time.sleep(0.01)
 
 
-def _python_paths_under_tmp() -> list[str]:
-    """Directories the worker needs that bwrap's private /tmp would hide."""
-    exe = sys.executable
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  os.path.dirname(exe), str(WORKER_SCRIPT.parent)}
-    candidates |= {os.path.realpath(p) for p in list(candidates)}
-    candidates.add(os.path.dirname(os.path.realpath(exe)))
-    under = sorted(p for p in candidates if p == "/tmp" or p.startswith("/tmp/"))
-    kept: list[str] = []
-    for path in under:
-        if not any(path == k or path.startswith(k + "/") for k in kept):
-            kept.append(path)
-    return kept
-
-
 class SandboxPool:
     """Thread-safe pool of warm sandboxed workers; workers start lazily and are restarted."""
 
@@ -211,60 +198,68 @@ class SandboxPool:
         self._threads: list[threading.Thread] = []
         self._closed = False
         self._bwrap: str | None = None
-        limits = (f"rlimits ({config.timeout_s:g} s wall, {config.memory_mb} MB address space, "
-                  f"{config.max_processes} processes, {config.max_file_mb} MB files)")
-        common = ("own process group, whole process tree killed after each program, cleared env, "
-                  "fresh private working dir, stdio /dev/null")
-        uid = "own uid per worker" if self._root else "same uid as the grader"
+        no_filter = _seccomp.available()
+        self._seccomp = None if no_filter else _seccomp.program_filter().hex()
         reason = None
         if config.isolation != "rlimits":
             bwrap = shutil.which("bwrap")
+            roots = _bwrap.python_dirs() + [os.path.realpath(d) for d in _bwrap.SYSTEM_DIRS]
+            self._read_caps = self._root and not _bwrap.readable_by_others(_bwrap.stdlib_paths(), roots)
             reason = "bubblewrap not found" if bwrap is None else self._probe(bwrap)
             if reason is None:
                 self._bwrap = bwrap
-                ns = "PID namespace" if self._root else "PID and user namespaces"
-                self.isolation = (f"{self._bwrap_version(bwrap)}: no network, read-only root, private /tmp, "
-                                  f"{ns}, {uid}, {limits}, {common}")
             elif config.isolation == "bwrap":
                 raise RuntimeError(f"isolation='bwrap' requested but bubblewrap is unusable: {reason}")
         if self._bwrap is None:
-            why = f" ({reason})" if reason else ""
-            self.isolation = (f"rlimits only{why}: NO network or filesystem isolation; "
-                              f"{uid}, {limits}, {common}")
+            self._read_caps = self._root and not _bwrap.readable_by_others(_bwrap.stdlib_paths())
+        self.isolation = self._describe(reason, no_filter)
+
+    def _describe(self, reason: str | None, no_filter: str | None) -> str:
+        c = self.config
+        limits = (f"rlimits ({c.timeout_s:g} s wall, {c.memory_mb} MB address space, "
+                  f"{c.max_processes} processes, {c.max_file_mb} MB files)")
+        common = ("own process group, whole process tree killed after each program, cleared env, "
+                  "fresh private working dir, stdio /dev/null")
+        uid = "own uid per worker" if self._root else "same uid as the grader"
+        caps = ("no capabilities" if not self._read_caps else "programs keep CAP_DAC_READ_SEARCH (the "
+                "interpreter is not readable by other users: they can read every file they can see)")
+        sec = _seccomp.describe() if self._seccomp else f"NO seccomp filter ({no_filter})"
+        if self._bwrap:
+            ns = "PID and IPC namespaces" if self._root else "PID, IPC and user namespaces"
+            return (f"{self._bwrap_version(self._bwrap)}: no network (empty network namespace), minimal read-only "
+                    f"filesystem (the interpreter, /usr, {len(_bwrap.ETC_FILES)} /etc files; not the project, "
+                    f"home directories, caches or other workers' files), private /tmp, {ns}, {uid}, {caps}, "
+                    f"{sec}, {limits}, {common}")
+        if not self._root:
+            files = "programs can read and write every file the grader can"
+        else:
+            files = ("programs can read " + ("every file on the machine" if self._read_caps else
+                                             "every file readable by all users")
+                     + ", and write where all users can; what they leave in " + ", ".join(_SHARED_DIRS)
+                     + " is removed after each program")
+        net = "no sockets (seccomp)" if self._seccomp else "NO network isolation"
+        why = f" ({reason})" if reason else ""
+        return (f"rlimits only{why}: NO filesystem isolation ({files}), {net}, every process visible (no PID "
+                f"namespace), {uid}, {caps}, {sec}, {limits}, {common}")
 
     # ---- worker command lines ----------------------------------------------------------
     def _worker_config(self, tmp_root: str, pidns: bool) -> str:
         c = self.config
         return json.dumps({"timeout_s": c.timeout_s, "memory_mb": c.memory_mb,
                            "max_processes": c.max_processes, "max_file_mb": c.max_file_mb,
-                           "tmp_root": tmp_root, "pidns": pidns, "drop_uid": self._root})
+                           "tmp_root": tmp_root, "pidns": pidns, "drop_uid": self._root,
+                           "read_caps": self._read_caps, "seccomp": self._seccomp,
+                           "clean_dirs": list(_SHARED_DIRS) if self._root and not pidns else []})
 
     def _python_argv(self) -> list[str]:
         # Not -I: it would ignore PYTHONHASHSEED; the environment is cleared instead,
         # and the worker drops its own directory from sys.path.
-        return [sys.executable, "-s", "-S", str(WORKER_SCRIPT)]
+        return [_bwrap.interpreter(), "-s", "-S", str(WORKER_SCRIPT)]
 
     def _bwrap_argv(self, bwrap: str) -> list[str]:
-        c = self.config
-        if self._root:  # no user namespace: programs run as their own unprivileged uid
-            argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                    "--unshare-cgroup-try"]
-        else:
-            argv = [bwrap, "--unshare-all"]
-        tmp_size = max(64, 4 * c.max_file_mb) << 20
-        argv += ["--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--dev", "/dev",
-                 "--proc", "/proc", "--perms", "0755", "--size", str(tmp_size), "--tmpfs", "/tmp"]
-        for path in _python_paths_under_tmp():
-            argv += ["--ro-bind", path, path]
-        argv += ["--clearenv"]
-        for key, value in _ENV.items():
-            argv += ["--setenv", key, value]
-        if self._root:
-            argv += ["--cap-drop", "ALL"]
-            for cap in _WORKER_CAPS:
-                argv += ["--cap-add", cap]
-        argv += ["--chdir", "/", "--"]
-        return argv + self._python_argv() + [self._worker_config("/tmp", True)]
+        tmp_size = max(64, 4 * self.config.max_file_mb) << 20
+        return _bwrap.command(bwrap, self._root, str(WORKER_SCRIPT), [self._worker_config("/tmp", True)],
+                              tmp_size, _ENV, self._read_caps)
 
     def _new_worker(self) -> _Worker:
         if self._bwrap:
@@ -284,7 +279,7 @@ class SandboxPool:
         except _WorkerStartError as exc:
             return str(exc)
         try:
-            reply = worker.run("pass", self.config.timeout_s)
+            reply = worker.run(_PROBE, self.config.timeout_s)
             if reply.get("status") != PASSED:
                 return f"probe program was graded {reply.get('status')}: {reply.get('detail')}"
             return None

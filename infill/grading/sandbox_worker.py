@@ -1,4 +1,5 @@
-"""Sandbox worker for the execution grader: stdlib only, no imports from ``infill``.
+"""Sandbox worker for the execution grader: stdlib only (and ``sandbox_sys.py`` beside it),
+no imports from ``infill``.
 
 Started once per pool slot (inside bubblewrap, or bare in the rlimits fallback) as
 ``python -s -S sandbox_worker.py CONFIG_JSON`` (``python -I -S`` works too), it runs
@@ -15,15 +16,29 @@ and just before ``exec(program, {})``; then one JSON line. A pass is only believ
 when that line carries the child's own pid and a random nonce that the child reads,
 after exec has returned, from a second pipe. Anything else (no line, a wrong nonce,
 the child dying, a fork of the program reporting) is a failure.
+
+What the nonce can and cannot prove: a program cannot guess it, so no accidental or blind
+report counts. But the program runs in the very process that reports, with the same fds,
+memory and Python frames; a program written to impersonate the grader (find the pipes, read
+the nonce, write the report) cannot be told apart from the real thing. No in-process check
+can; that would need the tests to run outside the program's reach, which ``exec(program, {})``
+semantics rule out. The sandbox keeps such a program from harming anything else.
+
+In the child, before the program: its own process group and uid, rlimits, no capabilities
+(unless the interpreter is readable only with CAP_DAC_READ_SEARCH), PR_SET_NO_NEW_PRIVS and
+the seccomp filter passed in the configuration (built by ``seccomp.py``), then stdio on
+/dev/null and every other fd closed. After it (rlimits fallback as root only): files its uid
+left in world-writable directories (``clean_dirs``) are removed.
 """
 import json
 import os
 import resource
 import select
-import shutil
 import signal
 import sys
 import time
+
+import sandbox_sys as sx  # beside this script (sys.path[0]), inside the sandbox too
 
 # Bound before any program runs, so a program that monkeypatches ``os`` or ``json``
 # cannot make the reporting code lie (it can only break it, which is a failure).
@@ -41,42 +56,6 @@ PRELOAD = ("typing", "math", "cmath", "re", "collections", "itertools", "functoo
            "statistics", "datetime", "json", "array", "dataclasses", "enum")
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-_LIBC = []
-CAP_DAC_READ_SEARCH = 2
-
-
-def _libc():
-    if not _LIBC:
-        import ctypes
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
-
-
-def _prctl(option, value):
-    if _libc().prctl(option, value, 0, 0, 0) != 0:
-        raise OSError("prctl(%d) failed" % option)
-
-
-def _read_only_caps():
-    """Arguments for capset(2) leaving CAP_DAC_READ_SEARCH (read any file, nothing else).
-
-    The interpreter may live somewhere other users cannot read (pyenv under /root):
-    programs run under their own uid still need to import the stdlib."""
-    import ctypes
-
-    class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-    class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                    ("inheritable", ctypes.c_uint32)]
-
-    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    data = (Data * 2)()
-    data[0].effective = data[0].permitted = 1 << CAP_DAC_READ_SEARCH
-    return ctypes.byref(header), data, header
 
 
 class _NoInput:
@@ -120,10 +99,12 @@ class Worker:
             # A uid of its own: the program cannot signal or ptrace the worker, nor touch
             # another slot's programs, and RLIMIT_NPROC is enforced (not for root).
             self.uid = 2_000_000_000 + int.from_bytes(os.urandom(4), "little") % 100_000_000
-            self.caps = _read_only_caps()
+        self.caps = sx.read_only_caps() if self.uid is not None and cfg.get("read_caps") else None
+        self.seccomp = sx.seccomp_args(bytes.fromhex(cfg["seccomp"])) if cfg.get("seccomp") else None
+        self.clean_dirs = list(cfg.get("clean_dirs") or ()) if self.uid is not None else []
         self.self_pid = os.getpid()
         self.count = 0
-        self.oom_kills = self._oom_kills()
+        self.oom_kills = sx.oom_kills()
         os.close(os.pidfd_open(os.getpid()))  # needed by _wait: fail at start-up, not mid-run
         self.in_fd, self.out_fd = os.dup(0), os.dup(1)
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -131,9 +112,9 @@ class Worker:
         os.dup2(devnull, 1)
         os.close(devnull)
         self.inbuf = b""
-        _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: whatever the program leaves behind stays ours
+        sx.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: whatever the program leaves behind stays ours
         if not self.pidns:
-            _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the pool
+            sx.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the pool
             if os.getppid() == 1:
                 raise SystemExit("parent already gone")
         import _sitebuiltins
@@ -220,11 +201,13 @@ class Worker:
             verdict = self._wait(pid, res_r, start, nonce)
         finally:
             os.close(res_r)
-            self._cleanup(pid)
+            sx.kill_leftovers(self.self_pid, self.pidns)
             try:
                 os.rmdir(workdir)
             except OSError:
-                self._rmtree(workdir)
+                sx.rmtree(workdir)
+            for path in self.clean_dirs:
+                sx.remove_owned(path, self.uid, 2)
         return verdict
 
     def _child(self, program, workdir, res_w, non_r):
@@ -240,16 +223,20 @@ class Worker:
             for which, soft, hard in limits:
                 resource.setrlimit(which, (soft, hard))
             if self.uid is not None:
-                _prctl(8, 1)  # PR_SET_KEEPCAPS across setuid, then keep only read access
+                if self.caps:
+                    sx.prctl(8, 1)  # PR_SET_KEEPCAPS across setuid, then keep only read access
                 os.setgroups([])
                 os.setgid(self.uid)
-                os.setuid(self.uid)
-                if _libc().capset(self.caps[0], self.caps[1]) != 0:
-                    raise OSError("capset failed")
-                _prctl(8, 0)
-            _prctl(38, 1)  # PR_SET_NO_NEW_PRIVS
+                os.setuid(self.uid)  # without KEEPCAPS this clears every capability
+                if self.caps:
+                    if sx.libc().capset(self.caps[0], self.caps[1]) != 0:
+                        raise OSError("capset failed")
+                    sx.prctl(8, 0)
+            sx.prctl(38, 1)  # PR_SET_NO_NEW_PRIVS
+            if self.seccomp:
+                sx.install_seccomp(self.seccomp)
             if not self.pidns:  # (the namespace dies with the worker anyway)
-                _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, after setuid which clears it
+                sx.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, after setuid which clears it
                 if os.getppid() != self.self_pid:
                     raise OSError("worker gone")
             os.chdir(workdir)
@@ -383,96 +370,12 @@ class Worker:
             if sig == signal.SIGXCPU:
                 return {"status": "timeout", "detail": "CPU time limit exceeded"}
             if sig == signal.SIGKILL:
-                before, self.oom_kills = self.oom_kills, self._oom_kills()
+                before, self.oom_kills = self.oom_kills, sx.oom_kills()
                 if self.oom_kills > before:
                     return {"status": "memory", "detail": "killed by the kernel's OOM killer"}
             return {"status": "failed", "detail": "killed by signal %s before the tests completed" % name}
         return {"status": "failed", "detail": "exited before the tests completed (exit status %d)"
                 % os.WEXITSTATUS(status)}
-
-    @staticmethod
-    def _oom_kills():
-        """The machine's OOM-kill count (to tell a memory kill from any other SIGKILL)."""
-        try:
-            with open("/proc/vmstat", "rb") as f:
-                for line in f:
-                    if line.startswith(b"oom_kill "):
-                        return int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return 0
-
-    # ---- cleanup -----------------------------------------------------------------------
-    def _reap(self):
-        """Reap exited children; True while live children remain."""
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return False
-            if pid == 0:
-                return True
-
-    def _others_in_namespace(self):
-        return [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, self.self_pid)]
-
-    def _descendants(self):
-        children = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % entry, "rb") as f:
-                    ppid = int(f.read().rpartition(b")")[2].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-        found, todo = [], [self.self_pid]
-        while todo:
-            for child in children.get(todo.pop(), ()):
-                found.append(child)
-                todo.append(child)
-        return found
-
-    def _cleanup(self, pid):
-        """Kill and reap every process the program left (daemons included)."""
-        give_up = time.monotonic() + 10.0
-        while time.monotonic() < give_up:
-            alive = self._reap()
-            if self.pidns:
-                if not self._others_in_namespace():
-                    return
-                try:
-                    os.kill(-1, signal.SIGKILL)  # everything in our namespace but us and init
-                except ProcessLookupError:
-                    pass
-            else:
-                if not alive:  # we are a subreaper: no child means no descendant at all
-                    return
-                for victim in self._descendants():
-                    try:
-                        os.kill(victim, signal.SIGKILL)
-                    except OSError:
-                        pass
-            time.sleep(0.0005)
-        sys.stderr.write("sandbox worker: could not kill every leftover process\n")
-
-    @staticmethod
-    def _rmtree(path):
-        def fix(func, p, exc_info):
-            try:
-                os.chmod(os.path.dirname(p), 0o700)
-                os.chmod(p, 0o700)
-            except OSError:
-                pass
-            try:
-                func(p)
-            except OSError:
-                pass
-
-        shutil.rmtree(path, onerror=fix)
-        if os.path.lexists(path):
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def main(argv):

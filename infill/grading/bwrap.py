@@ -1,0 +1,143 @@
+"""The bubblewrap command line of a sandbox worker, and so what its programs can see.
+
+The sandbox's root is an empty read-only tmpfs holding only what the interpreter needs:
+``/usr`` (and the ``/bin``, ``/lib*``, ``/sbin`` links or directories beside it), the Python
+installation the worker runs (bound at its own path, even under ``/root``), three ``/etc``
+files the interpreter opens (the loader cache, the time zone, OpenSSL's configuration for
+hashlib), the worker script and its helper module, a fresh ``/dev`` and ``/proc``, and a private size-limited
+``/tmp``. Not the project, its caches and reports, home directories, ``/work``, the rest of
+``/etc`` or another worker's files.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+WORKER_PATH = "/run/infill/sandbox_worker.py"  # where the worker script appears inside
+WORKER_MODULES = ("sandbox_sys.py",)  # what it imports from beside it, bound beside it
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/ssl/openssl.cnf")
+# What the worker inside keeps: drop its programs to another uid, kill them, and remove
+# whatever files they made. Programs themselves get no capability.
+WORKER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+
+
+def interpreter() -> str:
+    """The real interpreter binary (a venv's ``bin/python`` is a link into the base install).
+
+    The worker runs with ``-S``: it and its programs import the standard library only, never a
+    site-packages directory, so the venv itself is not needed."""
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+def _covered(path: str, dirs) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+def python_dirs() -> list[str]:
+    """The Python installation's directories that the system directories do not cover."""
+    candidates = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
+    candidates.add(os.path.dirname(interpreter()))
+    system = [os.path.realpath(d) for d in SYSTEM_DIRS if os.path.isdir(d)]
+    kept: list[str] = []
+    for path in sorted(candidates):
+        if path != "/" and not _covered(path, system) and not _covered(path, kept):
+            kept.append(path)
+    return kept
+
+
+def stdlib_paths() -> list[str]:
+    """What a program must be able to read to import from the standard library."""
+    stdlib = os.path.dirname(os.__file__)
+    paths = [interpreter(), stdlib, os.__file__, os.path.join(stdlib, "lib-dynload")]
+    return [os.path.realpath(p) for p in paths if os.path.exists(p)]
+
+
+def readable_by_others(paths, roots=("/",)) -> bool:
+    """Whether any uid can reach and read ``paths``, checking the components below the
+    deepest of ``roots`` containing each (what bwrap creates above a bind is mode 0755)."""
+    for path in paths:
+        root = max((r for r in roots if _covered(path, [r])), key=len, default="/")
+        current = root
+        parts = [p for p in path[len(root):].split("/") if p]
+        for i in range(len(parts) + 1):
+            try:
+                mode = os.stat(current).st_mode
+            except OSError:
+                return False
+            last = i == len(parts)
+            need = stat.S_IROTH if last else stat.S_IXOTH
+            if stat.S_ISDIR(mode) and last:
+                need |= stat.S_IXOTH
+            if mode & need != need:
+                return False
+            if not last:
+                current = os.path.join(current, parts[i])
+    return True
+
+
+def _parents(dest: str, made: set[str]) -> list[str]:
+    """Create ``dest``'s missing parents with mode 0755 (bwrap would make them 0700)."""
+    argv: list[str] = []
+    parts = [p for p in dest.split("/") if p][:-1]
+    for i in range(1, len(parts) + 1):
+        path = "/" + "/".join(parts[:i])
+        if path not in made:
+            made.add(path)
+            argv += ["--perms", "0755", "--dir", path]
+    return argv
+
+
+def _system_binds() -> list[str]:
+    argv: list[str] = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    return argv
+
+
+def _etc_binds(made: set[str]) -> list[str]:
+    argv: list[str] = []
+    system = [d for d in SYSTEM_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+    for path in ETC_FILES:
+        target = os.path.realpath(path)
+        if not os.path.isfile(target):
+            continue
+        argv += _parents(path, made)
+        if os.path.islink(path) and _covered(target, system):
+            argv += ["--symlink", os.readlink(path), path]  # e.g. /etc/localtime -> /usr/share/zoneinfo/...
+        else:
+            argv += ["--ro-bind", target, path]
+    return argv
+
+
+def command(bwrap: str, root: bool, worker_script: str, python_args: list[str], tmp_size: int,
+            env: dict[str, str], read_caps: bool = False) -> list[str]:
+    """The full command line: bwrap, its options, then the worker (``python_args`` after the script).
+
+    ``read_caps``: the worker keeps CAP_DAC_READ_SEARCH to pass on to its programs (needed only
+    when the interpreter is not readable by other users)."""
+    if root:  # no user namespace: programs run as their own unprivileged uid
+        argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    else:
+        argv = [bwrap, "--unshare-all"]
+    argv += ["--die-with-parent", "--new-session"] + _system_binds()
+    argv += ["--dev", "/dev", "--proc", "/proc", "--perms", "0755", "--size", str(tmp_size), "--tmpfs", "/tmp"]
+    made = {"/tmp"} | {d for d in SYSTEM_DIRS if os.path.isdir(d)}
+    for path in python_dirs():  # after /tmp: an interpreter under /tmp stays visible
+        argv += _parents(path, made) + ["--ro-bind", path, path]
+    argv += _etc_binds(made) + _parents(WORKER_PATH, made) + ["--ro-bind", worker_script, WORKER_PATH]
+    for name in WORKER_MODULES:
+        inside = os.path.join(os.path.dirname(WORKER_PATH), name)
+        argv += ["--ro-bind", os.path.join(os.path.dirname(worker_script), name), inside]
+    argv += ["--remount-ro", "/", "--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    if root:
+        argv += ["--cap-drop", "ALL"]
+        for cap in WORKER_CAPS + (("CAP_DAC_READ_SEARCH",) if read_caps else ()):
+            argv += ["--cap-add", cap]
+    return argv + ["--chdir", "/", "--", interpreter(), "-s", "-S", WORKER_PATH] + python_args
