@@ -53,6 +53,7 @@ class Profile:
     ensembles: tuple[str, ...] = ()
     ensemble_scorer: str = "ar_plain:qwen2.5-coder-1.5b"
     ensemble_strategies: tuple[str, ...] = ("lowest-perplexity", "calibrated", "routed")
+    score_context_lines: tuple[int, int] | None = None      # AR scorers: (prefix, suffix) lines kept; None: all
 
     def settings(self, family: str, overrides: dict, diffusion: bool = False):
         base = (self.diffusion if diffusion else self.ar)[family]
@@ -91,7 +92,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in [
             description="the shipped smoke models on CPU: scores near zero by design",
             ensembles=("ensemble=tiny-qwen2-diffusion/oracle+tiny-qwen2-fim",
                        "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
-            ensemble_scorer="ar_plain:tiny-qwen2-fim"),
+            ensemble_scorer="ar_plain:tiny-qwen2-fim", score_context_lines=(24, 8)),
 ]}
 
 

@@ -24,7 +24,8 @@ def build_ensembles(definitions: list[str], get: Callable[[str], object], profil
     def window_for(benchmark: str):
         return profile.settings(family_of(benchmark), {}, diffusion=True).window
 
-    service = ScoreService(pool, MODELS, cache_dir, not get("infill_no_cache"), window_for, progress=progress)
+    service = ScoreService(pool, MODELS, cache_dir, not get("infill_no_cache"), window_for, progress=progress,
+                           context_lines=profile.score_context_lines)
     rows: dict[str, EnsembleRow] = {}
     for definition in definitions:
         name, members = parse_ensemble(definition)

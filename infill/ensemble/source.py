@@ -41,10 +41,18 @@ class EnsembleCore:
         self.score, self.grade, self.selected = score, grade, selected
         self.progress = progress or (lambda message: None)
         self.prepared: dict[str, dict[str, dict]] = {}         # benchmark -> sample id -> ensemble details
+        self.failed: dict[str, str] = {}
 
     def details(self, sample: Sample) -> dict | None:
+        if sample.benchmark in self.failed:        # prepared once per run: a fault is not recomputed per case
+            raise RuntimeError(f"ensemble {self.spec.name} could not be prepared on {sample.benchmark}: "
+                               f"{self.failed[sample.benchmark]}")
         if sample.benchmark not in self.prepared:
-            self.prepare(sample.benchmark)
+            try:
+                self.prepare(sample.benchmark)
+            except Exception as error:
+                self.failed[sample.benchmark] = f"{type(error).__name__}: {error}"
+                raise
         return self.prepared[sample.benchmark].get(sample.sample_id)
 
     def prepare(self, benchmark: str) -> None:
@@ -127,7 +135,8 @@ class EnsembleRow(CompletionSource):
                 "oracle": self.strategy in ORACLE_STRATEGIES,
                 "router_version": ROUTER_VERSION if self.strategy == "routed" else None,
                 "scorers": [{"scorer": u.scorer, "model": u.model, "version": scorer_version(u.scorer)}
-                            for u in spec.scorers], "combine": spec.combine}
+                            for u in spec.scorers], "combine": spec.combine,
+                "ar_score_context_lines": getattr(self.core.score, "context_lines", None)}
 
 
 class ScoreService:
@@ -136,9 +145,12 @@ class ScoreService:
     completion is scored afresh."""
 
     def __init__(self, pool, models: dict, cache_dir, cache_enabled: bool, window_for: Callable[[str], object],
-                 batch_size: int = 16, progress: Callable | None = None):
+                 batch_size: int = 16, progress: Callable | None = None, context_lines: tuple[int, int] | None = None):
         self.pool, self.models, self.cache_dir, self.cache_enabled = pool, models, cache_dir, cache_enabled
         self.window_for, self.batch_size = window_for, batch_size
+        # AR scorers read the whole prefix and suffix (the published design) unless the profile keeps only the
+        # last/first lines around the hole (`tiny`: CPU cost grows with the context, SantaCoder files are long)
+        self.context_lines = context_lines
         self.progress = progress or (lambda message: None)
         self.identities: dict[str, str] = {}
 
@@ -153,6 +165,7 @@ class ScoreService:
         loaded = self.pool.get(spec)
         self.identities[use.model] = loaded.weights_identity
         window = self.window_for(benchmark) if use.scorer == "diffusion" else None
+        lines = self.context_lines if use.scorer != "diffusion" else None
         # On CPU, score in float64: float32 results move in the 7th digit with the batch's composition (padding
         # width, neighbours), so a shard of the run would print other perplexities than the whole run. On a GPU
         # the model's own dtype is kept (speed), and shards agree to floating-point noise.
@@ -160,13 +173,18 @@ class ScoreService:
         cache = GenerationCache(self.cache_dir, {
             "kind": "ensemble-score", "scorer": use.scorer, "scorer_version": scorer.version, "model": spec.name,
             "weights": loaded.weights_identity, "dtype": score_dtype, "device_kind": loaded.device,
-            "window": list(window) if window else None, "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}",
+            "window": list(window) if window else None, "context_lines": list(lines) if lines else None, "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}",
             "data_sha256": load_benchmark(benchmark).sha256}, self.cache_enabled)
         known = {key: Scored(*json.loads(value)) for key, value in cache.load().items()}
 
+
         def context(sample: Sample, completion: str) -> tuple[str, str, str]:
-            prefix = diffusion_prefix(sample) if use.scorer == "diffusion" else sample.prefix
-            return prefix, completion, sample.suffix
+            if use.scorer == "diffusion":
+                return diffusion_prefix(sample), completion, sample.suffix
+            if lines is None:
+                return sample.prefix, completion, sample.suffix
+            head = sample.prefix.split("\n")
+            return "\n".join(head[-(lines[0] + 1):]), completion, "\n".join(sample.suffix.split("\n")[:lines[1]])
 
         def key(triple) -> str:
             return hashlib.sha256(json.dumps(triple).encode()).hexdigest()[:32]
