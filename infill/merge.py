@@ -36,8 +36,8 @@ from infill.shard import Shard, parse_shard, shard_number
 
 # summary.json keys and how a merge treats them (any other key: kept when every shard has the same value)
 RECOMPUTED = ("schema_version", "results", "analyses")     # written afresh by write_report from the records
-COMBINED = ("complete", "selection", "rules", "sources", "provenance", "notes", "run", "timings", "gates",
-            "gates_file")
+COMBINED = ("complete", "incomplete_reason", "selection", "rules", "sources", "provenance", "notes", "run",
+            "timings", "gates", "gates_file")
 PER_RECORD_SELECTION = ("benchmarks", "data_sha256")       # derived from the records a shard graded
 MACHINE_LOCAL_SOURCE_KEYS = ("location",)                  # where this machine found the weights (cache, hub, dir)
 
@@ -245,7 +245,9 @@ def merged_context(shards: list[ShardReport], records: list[dict], command: str)
     incomplete = [s for s in shards if not s.summary.get("complete")]
     context = {
         "complete": not incomplete,
-        "incomplete_reason": "; ".join(f"{s.label} did not finish (see its report.md)" for s in incomplete),
+        "incomplete_reason": "; ".join(f"{s.label} did not finish ("
+                                       f"{s.summary.get('incomplete_reason') or 'see its report.md'})"
+                                       for s in incomplete),
         "notes": list(dict.fromkeys(note for s in shards for note in s.summary.get("notes", []))),
         "selection": {**first["selection"], "benchmarks": benchmarks,
                       "data_sha256": {b: hashes[b] for b in benchmarks}},

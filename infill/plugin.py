@@ -23,6 +23,7 @@ from infill.errors import InfillUsageError
 from infill.gates import GateSet, evaluate_gates, load_gates, terminal_lines
 from infill.grading.grader import Verdict
 from infill.records import RECORD_PROPERTY, make_record, record_key, summarize
+from infill.report import check_report_dir
 from infill.session import InfillSession
 
 CASE_PROPERTY = "infill_case"
@@ -111,9 +112,22 @@ def option(config: pytest.Config, dest: str):
     return value
 
 
-def usage_exit(error: InfillUsageError) -> None:
-    sys.stderr.write(f"infill-bench: error: {error}\n")
-    pytest.exit(f"infill-bench: {error}", returncode=2)
+class UsageExit(pytest.exit.Exception):
+    """pytest.exit for a usage error. When it is raised in pytest_sessionstart, pytest itself writes
+    `{type(exc).__name__}: {exc.msg}` to stderr; this class's name makes that line `infill-bench: error: ...`, the
+    one line a user sees (a plain pytest.exit would add `Exit: ...` beside ours)."""
+
+
+UsageExit.__name__ = UsageExit.__qualname__ = "infill-bench"
+UsageExit.__module__ = "builtins"   # pytest's own `! ... !` line on stdout then reads `infill-bench: error: ...` too
+
+
+def usage_exit(error: InfillUsageError, at_session_start: bool = False) -> None:
+    """Stop the run: one line `infill-bench: error: ...` on stderr, exit code 2."""
+    if not at_session_start:        # later on (a test, collection) pytest writes nothing to stderr: we do
+        sys.stderr.write(f"infill-bench: error: {error}\n")
+        sys.stderr.flush()
+    raise UsageExit(f"error: {error}", returncode=2)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -146,13 +160,13 @@ class SessionHolder:
     config: pytest.Config
     session: InfillSession | None = None
 
-    def get(self) -> InfillSession:
+    def get(self, at_session_start: bool = False) -> InfillSession:
         if self.session is None:
             try:
                 self.session = InfillSession.from_options(lambda dest: option(self.config, dest),
                                                           self.config.rootpath, progress=self.progress)
             except InfillUsageError as error:
-                usage_exit(error)
+                usage_exit(error, at_session_start)
         return self.session
 
     def progress(self, message: str) -> None:
@@ -181,16 +195,24 @@ def load_gates_option(config: pytest.Config) -> GateSet | None:
     return load_gates(path if path.is_absolute() else base / path)
 
 
+def report_dir(config: pytest.Config, default: Path) -> Path:
+    """--infill-report-dir (relative to where pytest was started), else `default`."""
+    directory = Path(option(config, "infill_report_dir") or default)
+    return directory if directory.is_absolute() else config.invocation_params.dir / directory
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Validate the options and read replay files before anything runs: bad input stops the run here with one
     line and exit code 2, not as a collection error per test module."""
-    if not hasattr(session.config, "workerinput"):      # gates are checked on the controller only
+    if not hasattr(session.config, "workerinput"):      # gates and the report folder: the controller's
         try:
             session.config.stash[GATES] = load_gates_option(session.config)   # first: cheap, fails fast
+            # an unwritable report folder stops the run now, not after hours of generation and grading
+            check_report_dir(report_dir(session.config, DEFAULT_REPORT_DIR))
         except InfillUsageError as error:
-            usage_exit(error)
-    session.config.stash[SESSION].get()
+            usage_exit(error, at_session_start=True)
+    session.config.stash[SESSION].get(at_session_start=True)
 
 
 @dataclass(frozen=True)
@@ -290,6 +312,23 @@ def record(request: pytest.FixtureRequest, infill_session: InfillSession):
     return record_outcome
 
 
+STOPPED = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """What only shows once a case runs (a model out of memory at batch size 1, weights that fail to load) stops
+    the run with one line and exit code 2, as at the start, instead of failing every later case the same way;
+    the report written at the end says INCOMPLETE and why."""
+    try:
+        return (yield)
+    except InfillUsageError as error:
+        if item.get_closest_marker("infill") is None:      # a unit test's own failure stays a test failure
+            raise
+        item.config.stash[STOPPED] = str(error)
+        usage_exit(error)
+
+
 def conclude(verdict: Verdict) -> None:
     """Correct: pass. Wrong: xfail with the reason. Infrastructure fault: error, never the model's failure."""
     if verdict.correct:
@@ -332,7 +371,9 @@ class ReportCollector:
         records = list(self.records.values())
         not_graded = len(self.expected - {record_key(r) for r in records})
         reasons = []
-        if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
+        if self.config.stash.get(STOPPED, None):
+            reasons.append(f"the run stopped: {self.config.stash[STOPPED]}")
+        elif exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
             reasons.append("the run was stopped before every selected sample was graded")
         if not_graded:
             reasons.append(f"{not_graded} selected samples produced no result (see the errors above)")
@@ -349,10 +390,7 @@ class ReportCollector:
             self.gate_outcomes = evaluate_gates(gates, summarize(records), records)
             context["gates"], context["gates_file"] = self.gate_outcomes, str(gates.path)
         # A run of timings alone does not replace the main job's report in reports/latest
-        default = DEFAULT_REPORT_DIR if self.expected else TIMINGS_REPORT_DIR
-        directory = Path(option(self.config, "infill_report_dir") or default)
-        if not directory.is_absolute():
-            directory = self.config.invocation_params.dir / directory
+        directory = report_dir(self.config, DEFAULT_REPORT_DIR if self.expected else TIMINGS_REPORT_DIR)
         try:
             results = infill.write(directory, records, context)
         except InfillUsageError as error:

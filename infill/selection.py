@@ -17,6 +17,7 @@ from infill.sources import CanonicalSource, CompletionSource, ReplaySource
 
 BUILTIN_SOURCES = {"canonical": CanonicalSource}
 DEFAULT_CACHE_DIR = ".infill-cache"
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 def split_list(value) -> list[str]:
@@ -93,14 +94,21 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of,
             raise InfillUsageError(f"--infill-replay {value!r}: model name {model!r} is already taken; give "
                                    f"each replayed model its own name")
         sources[model] = ReplaySource(model, path, benchmark)
+    replayed = dict(sources)            # every file is checked; --infill-models picks which are graded
+    if get("infill_no_cache") and get("infill_refresh_cache"):
+        raise InfillUsageError("--infill-no-cache and --infill-refresh-cache contradict each other: the first "
+                               "neither reads nor writes the cache, the second regenerates and rewrites it; "
+                               "pass one of them")
+    dtype = get("infill_dtype") or None
+    if dtype is not None and dtype not in DTYPES:
+        raise InfillUsageError(f"--infill-dtype {dtype!r}: choose from {', '.join(DTYPES)}")
     embedded = dict(embedded_replays())
     gpu = gpu_available()
     profile = get_profile(str(get("infill_profile") or ("paper" if gpu else "tiny")))
     overrides = generation_overrides(get)
     paths = model_paths(get)
     cache_dir = Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
-    pool = ModelPool("sequential" if get("infill_sequential_models") else "together", paths,
-                     get("infill_dtype") or None)
+    pool = ModelPool("sequential" if get("infill_sequential_models") else "together", paths, dtype)
 
     policies = [parse_length_policy(p) for p in split_list(get("infill_length_policies"))] or \
         [parse_length_policy(p) for p in profile.length_policies]
@@ -118,6 +126,8 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of,
 
     def resolve_member(name: str) -> dict[str, CompletionSource]:
         root, _, policy = name.partition("/")
+        if name in replayed:            # a replayed model that --infill-models left out: a member still
+            return {name: replayed[name]}
         if name in embedded:
             return {name: ReplaySource(name, embedded[name])}
         if root in MODELS and (MODELS[root].family == "diffusion") == bool(policy):
@@ -140,7 +150,7 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of,
             sources.update(live(model))
         else:
             raise InfillUsageError(f"unknown model {model!r}: choose from "
-                                   f"{', '.join([*BUILTIN_SOURCES, *embedded, *MODELS])} or give "
+                                   f"{', '.join(dict.fromkeys([*BUILTIN_SOURCES, *embedded, *MODELS]))} or give "
                                    f"--infill-replay {model}=PATH")
     if wanted:
         sources = {m: s for m, s in sources.items() if m.split("/")[0] in wanted}
@@ -158,6 +168,13 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of,
     ensemble_rows = build_ensembles(ensembles, get, profile, sources, resolve_member, pool, selected, progress,
                                     grade, cache_dir, family_of)
     sources.update(ensemble_rows)
+    left_out = [m for m in replayed if m not in sources]
+    if left_out:
+        notes.append(f"--infill-replay {', '.join(left_out)}: checked but not graded, --infill-models "
+                     f"{', '.join(wanted)} leaves {'it' if len(left_out) == 1 else 'them'} out.")
+    if get("infill_length_policies") and not any(isinstance(s, LiveSource) and s.diffusion
+                                                 for s in sources.values()):
+        notes.append("--infill-length-policies has no effect: no diffusion model runs in this run.")
     if pool.mode == "sequential":
         notes.append("Sequential models: one model in memory at a time (generate, free, load the next; ensemble "
                      "scoring after its members).")

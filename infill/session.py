@@ -67,6 +67,15 @@ class InfillSession:
         session.benchmarks, session.explicit_benchmarks = benchmarks, bool(spec)
         session.limit = None if limit in (None, "") else number("infill_limit", limit, int, 1)
         session.grader = Grader(sandbox, em_rule)
+        for benchmark in benchmarks:    # a damaged data file stops the run here, not as a collection error
+            load_benchmark(benchmark)
+        if isolation == "bwrap" and any(BENCHMARKS[b].grader == "execution" for b in benchmarks):
+            try:                        # the sandbox probe, now rather than as an error in every test
+                session.grader.pool
+            except RuntimeError as exc:
+                raise InfillUsageError(f"--infill-isolation bwrap: {exc}: install bubblewrap (apt-get install "
+                                       f"bubblewrap) or pass --infill-isolation auto to run programs with rlimits "
+                                       f"only (the report then says what that cannot isolate)") from None
         return session
 
     def selected_samples(self, model: str, benchmark: str) -> list[Sample]:

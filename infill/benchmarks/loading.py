@@ -54,8 +54,8 @@ def _read_rows(path: Path) -> list[dict]:
         table = datasets.load_dataset("json", data_files=str(path), split="train")
     except Exception as exc:  # datasets wraps parse errors in several exception types
         raise InfillUsageError(
-            f"benchmark data file {path} could not be read ({type(exc).__name__}): "
-            f"restore it from the package (git checkout -- {path})") from None
+            f"benchmark data file {path} could not be read ({type(exc).__name__}): it is damaged or truncated; "
+            f"restore it (git checkout -- {path}) or reinstall infill-bench") from None
     return table.to_list()
 
 
@@ -92,8 +92,14 @@ def load_benchmark(name: str) -> BenchmarkData:
         rows = [r for r in rows if r.get(column) == value]
     if len(rows) != bench.size:
         raise InfillUsageError(f"benchmark {name}: {path} has {len(rows)} rows, expected {bench.size}: "
-                               f"the file is damaged or not the shipped one; restore it")
-    samples = tuple(_to_sample(bench, i, r) for i, r in enumerate(rows))
+                               f"the file is damaged or not the shipped one; restore it (git checkout -- {path}) "
+                               f"or reinstall infill-bench")
+    try:
+        samples = tuple(_to_sample(bench, i, r) for i, r in enumerate(rows))
+    except KeyError as exc:
+        raise InfillUsageError(f"benchmark {name}: {path} has rows without the field {exc.args[0]!r}: the file is "
+                               f"not the shipped one; restore it (git checkout -- {path}) or reinstall "
+                               f"infill-bench") from None
     if len({s.sample_id for s in samples}) != len(samples):
         raise InfillUsageError(f"benchmark {name}: sample ids in {path} are not unique")
     return BenchmarkData(benchmark=bench, samples=samples, sha256=file_sha256(path))

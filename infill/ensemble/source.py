@@ -129,14 +129,20 @@ class EnsembleRow(CompletionSource):
                              "oracle": self.strategy in ORACLE_STRATEGIES}}
 
     def provenance(self) -> dict:
+        from infill.scoring import CALIBRATION_VERSION, COMBINE_VERSION
         spec = self.core.spec
-        return {"model": self.model, "kind": self.kind, "ensemble": spec.name, "version": ENSEMBLE_VERSION,
+        info = {"model": self.model, "kind": self.kind, "ensemble": spec.name, "version": ENSEMBLE_VERSION,
                 "members": list(spec.members), "strategy": self.strategy, "strategy_version": STRATEGY_VERSION,
                 "oracle": self.strategy in ORACLE_STRATEGIES,
                 "router_version": ROUTER_VERSION if self.strategy == "routed" else None,
                 "scorers": [{"scorer": u.scorer, "model": u.model, "version": scorer_version(u.scorer)}
                             for u in spec.scorers], "combine": spec.combine,
+                "combine_version": COMBINE_VERSION, "calibration_version": CALIBRATION_VERSION,
                 "ar_score_context_lines": getattr(self.core.score, "context_lines", None)}
+        weights = getattr(self.core.score, "identities", None)   # the scorer models' weights, once loaded
+        if weights:
+            info["scorer_weights"] = dict(sorted(weights.items()))
+        return info
 
 
 class ScoreService:

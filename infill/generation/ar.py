@@ -48,6 +48,7 @@ class ARFimGenerator:
                 completions.extend(self._generate_batch(chunk, settings, max_new_tokens))
             except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
                 if not is_out_of_memory(error) or batch_size == 1:
+                    error.batch_size = batch_size           # for the caller's message
                     raise
                 batch_size = max(1, batch_size // 2)
                 if torch.cuda.is_available():

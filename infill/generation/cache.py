@@ -30,7 +30,8 @@ def run_key(components: dict) -> str:
 
 class GenerationCache:
     def __init__(self, directory: Path, components: dict, enabled: bool = True, refresh: bool = False):
-        self.components, self.enabled = components, enabled
+        # compared with the header as JSON reads it back: a tuple (the diffusion window) is a list there
+        self.components, self.enabled = json.loads(json.dumps(components)), enabled
         self.key = run_key(components)
         self.path = Path(directory) / f"{self.key}.jsonl"
         if enabled and refresh and self.path.exists():
@@ -51,43 +52,43 @@ class GenerationCache:
         if not self.enabled or not self.path.exists():
             return {}
         completions: dict[str, str] = {}
-        with open(self.path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")
+        with open(self.path, "rb") as handle:       # bytes: a torn line may end inside a multi-byte character
+            lines = handle.read().split(b"\n")
         for number, line in enumerate(lines):
-            if not line:
-                continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
-                continue                      # a torn line from a killed writer: that batch is regenerated
+            except ValueError:                # torn line (JSON or UTF-8) from a killed writer: regenerated
+                if number == 0:
+                    return {}                 # no complete header: nothing in the file can be trusted
+                continue
             if number == 0:
-                if row.get("format") != CACHE_FORMAT or row.get("components") != self.components:
+                if not isinstance(row, dict) or row.get("format") != CACHE_FORMAT \
+                        or row.get("components") != self.components:
                     return {}                 # not ours (collision or edited): never serve it
                 continue
-            completions[row["sample_id"]] = row["completion"]
+            if isinstance(row, dict) and isinstance(row.get("sample_id"), str) \
+                    and isinstance(row.get("completion"), str):
+                completions[row["sample_id"]] = row["completion"]
         return completions
 
     def append(self, completions: dict[str, str]) -> None:
         if not self.enabled or not completions:
             return
         with self._locked():
-            fresh = not self.path.exists() or self.path.stat().st_size == 0
-            with open(self.path, "a+", encoding="utf-8") as handle:
-                if not fresh:
-                    handle.seek(0, os.SEEK_END)
-                    size = handle.tell()
+            with open(self.path, "a+b") as handle:        # bytes: offsets are byte offsets
+                size = handle.seek(0, os.SEEK_END)
+                if size:
                     handle.seek(size - 1)
-                    if handle.read(1) != "\n":          # cut a torn line left by a killed writer
+                    if handle.read(1) != b"\n":         # cut a torn line left by a killed writer
                         handle.seek(0)
-                        text = handle.read()
-                        handle.truncate(text.rfind("\n") + 1)
-                        handle.seek(0, os.SEEK_END)
+                        size = handle.read().rfind(b"\n") + 1
+                        handle.truncate(size)
                 lines = []
-                if fresh:
+                if size == 0:                            # a new file, or one whose header itself was torn
                     lines.append(json.dumps({"format": CACHE_FORMAT, "components": self.components},
                                             sort_keys=True, ensure_ascii=False))
                 lines += [json.dumps({"sample_id": s, "completion": c}, ensure_ascii=False)
                           for s, c in completions.items()]
-                handle.write("\n".join(lines) + "\n")
+                handle.write(("\n".join(lines) + "\n").encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())

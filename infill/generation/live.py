@@ -12,6 +12,7 @@ import time
 from typing import Callable
 
 from infill.benchmarks import BENCHMARKS, Sample, load_benchmark
+from infill.errors import InfillUsageError
 from infill.generation.cache import GenerationCache
 from infill.generation.length import LengthPolicy, choose_by_confidence
 from infill.generation.postprocess import POSTPROCESS
@@ -107,13 +108,25 @@ class LiveSource(CompletionSource):
         total = len(done) + len(todo)
         run_batch = self._diffusion_batches(settings) if self.diffusion else self._ar_batches(settings, postprocess)
         started, batches = time.perf_counter(), 0
-        for batch, raw in run_batch(todo):
-            finished = {s.sample_id: postprocess.apply(text) for s, text in zip(batch, raw)}
-            cache.append(finished)                  # durable before the next batch starts
-            done.update(finished)
-            batches += 1
-            self.progress(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
-                          f"({time.perf_counter() - started:.0f} s)")
+        try:
+            for batch, raw in run_batch(todo):
+                finished = {s.sample_id: postprocess.apply(text) for s, text in zip(batch, raw)}
+                cache.append(finished)                  # durable before the next batch starts
+                done.update(finished)
+                batches += 1
+                self.progress(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
+                              f"({time.perf_counter() - started:.0f} s)")
+        except RuntimeError as error:                   # torch.cuda.OutOfMemoryError is a RuntimeError
+            from infill.generation.ar import is_out_of_memory
+            if not is_out_of_memory(error):
+                raise
+            saved = f"the {len(done)} of {total} completions done are in the cache" if cache.enabled else \
+                f"{len(done)} of {total} completions were done (--infill-no-cache: not kept)"
+            raise InfillUsageError(
+                f"model {self.model} ran out of memory generating {benchmark} at batch size "
+                f"{getattr(error, 'batch_size', settings.batch_size)} (--infill-batch-size {settings.batch_size}"
+                f"{'' if self.diffusion else ', halved on each out-of-memory'}); {saved}: rerun with a smaller "
+                f"--infill-batch-size, --infill-sequential-models (one model in memory at a time) or --infill-dtype bfloat16") from None
         self.completions[benchmark] = done
 
     def _ar_batches(self, settings, postprocess):
@@ -170,6 +183,12 @@ class LiveSource(CompletionSource):
                 "family": self.spec.family, "prompt_format": self.spec.prompt_format, "smoke": self.spec.smoke,
                 "settings": {family: dataclasses.asdict(self.settings_for_family(family))
                              for family in ("humaneval-infill", "santacoder-fim")}}
+        if self.diffusion:                  # the versions that go into the generation cache key
+            from infill.generation.diffusion import SAMPLER_VERSION
+            info.update(backend=SAMPLER_VERSION, prompt_format_version=DIFFUSION_CANVAS.version)
+        else:
+            info.update(backend=AR_BACKEND_VERSION,
+                        prompt_format_version=PROMPT_FORMATS[self.spec.prompt_format].version)
         if self.length_policy:
             info["length_policy"] = {"name": self.length_policy.name, "version": self.length_policy.version,
                                      "uses_ground_truth": self.length_policy.uses_ground_truth}
