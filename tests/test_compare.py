@@ -1,4 +1,4 @@
-"""Comparison of runs (infill/compare.py): statistics, a planted regression in hand-built run directories, an
+"""Comparison of runs (infill/compare/): statistics, a planted regression in hand-built run directories, an
 insignificant change, rows in one run only, timings, and bad input (exit 2, one line)."""
 
 import json

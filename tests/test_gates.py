@@ -1,4 +1,4 @@
-"""Regression gates (infill/gates.py): the file's validation, the evaluation on hand-made results, and one run of
+"""Regression gates (infill/gates/): the file's validation, the evaluation on hand-made results, and one run of
 the benchmark suite with --infill-gates on the recorded replays (exit 0 / 1 / 2)."""
 
 import json
