@@ -21,7 +21,7 @@ from infill.generation.live import LiveSource, diffusion_prefix
 from infill.grading.execution import PASSED, SandboxPool, humaneval_program
 from infill.grading.grader import Grader
 from infill.models.registry import MODELS
-from infill.plugin import SESSION, option
+from infill.options import SESSION, option
 from infill.profiles import get_profile
 from infill.selection import generation_overrides
 from infill.timings import throughput

@@ -184,7 +184,20 @@ def render_markdown(results: list[dict], context: dict, analyses: dict | None = 
               "- Packages: " + ", ".join(f"{k} {v}" for k, v in prov["packages"].items() if v),
               f"- Machine: {prov['machine']['platform']}, {prov['machine']['cpu_count']} CPUs, Python "
               f"{prov['machine']['python']}, GPU: {', '.join(prov['machine']['gpu']) if prov['machine']['gpu'] else 'none'}",
+              *memory_lines(prov.get("models_in_memory")),
               "- Data: " + ", ".join(f"{b} sha256 `{h[:16]}…`" for b, h in context["selection"]["data_sha256"].items()),
               f"- Started {context['run']['started']}, finished {context['run']['finished']} "
               f"({context['run']['seconds']:.1f} s)", ""]
     return "\n".join(lines)
+
+
+def memory_lines(memory: dict | None) -> list[str]:
+    """The models' weights held in memory (ModelPool.footprint; under xdist summed over the worker processes)."""
+    if not memory or not memory.get("weights_bytes"):
+        return []
+    mb = lambda n: f"{n / 2**20:.1f} MB"
+    n = memory.get("processes")
+    per_process = f" in one process ({n} xdist worker{'' if n == 1 else 's'} loaded models)" if n else ""
+    return [f"- Models in memory (`{memory['mode']}`): " + ", ".join(
+        f"{name} {mb(size)}" for name, size in memory["weights_bytes"].items()) +
+        f"; peak held at once {mb(memory['peak_held_bytes'])}{per_process}; {memory['loads']} loads"]

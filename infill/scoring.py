@@ -26,6 +26,8 @@ from typing import Callable
 
 import torch
 
+from infill.generation.memory import run_halving_on_out_of_memory
+
 from infill.prompts import DIFFUSION_CANVAS
 
 AR_PLAIN_VERSION = "ar-plain-v1"
@@ -71,8 +73,8 @@ def _nll_rows(model, rows: list[Row], pad_id: int, batch_size: int, chunk_positi
     order = sorted((i for i, (_, pairs) in enumerate(rows) if pairs), key=lambda i: (len(rows[i][0]), i))
     # Without padding the bidirectional mask is skipped and SDPA would fall back to causal: say it every time.
     extra = {"is_causal": False} if bidirectional else {}
-    for first in range(0, len(order), batch_size):
-        batch = order[first:first + batch_size]
+
+    def score_batch(batch) -> None:
         width = max(len(rows[i][0]) for i in batch)
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         attention = torch.zeros_like(input_ids)
@@ -87,16 +89,20 @@ def _nll_rows(model, rows: list[Row], pad_id: int, batch_size: int, chunk_positi
         for local, i in enumerate(batch):
             for position, target in rows[i][1]:
                 local_rows.append(local), positions.append(position), targets.append(target), owners.append(i)
+        losses = []
         for lo in range(0, len(targets), chunk_positions):
             r = torch.tensor(local_rows[lo:lo + chunk_positions], device=device)
             p = torch.tensor(positions[lo:lo + chunk_positions], device=device)
             y = torch.tensor(targets[lo:lo + chunk_positions], device=device)
             logits = model.lm_head(hidden[r, p])
             logits = logits.double() if logits.dtype == torch.float64 else logits.float()   # at least fp32
-            losses = torch.nn.functional.cross_entropy(logits, y, reduction="none").double().cpu()
-            owner = torch.tensor(owners[lo:lo + chunk_positions])
-            nll.index_add_(0, owner, losses)
-            count.index_add_(0, owner, torch.ones_like(owner))
+            losses.append(torch.nn.functional.cross_entropy(logits, y, reduction="none").double().cpu())
+        owner = torch.tensor(owners)                # added only once the whole batch fitted (see below)
+        nll.index_add_(0, owner, torch.cat(losses))
+        count.index_add_(0, owner, torch.ones_like(owner))
+
+    # out of memory: halve and rerun the batch (a row's score does not depend on its batch)
+    run_halving_on_out_of_memory(order, batch_size, score_batch)
     return nll.tolist(), count.tolist()
 
 

@@ -126,18 +126,41 @@ class InfillSession:
         return plan
 
     # ---- report ----
+    def worker_provenance(self) -> dict:
+        """What only this process knows after running cases (weights identity, device and dtype of the models it
+        loaded, its pool's footprint): an xdist worker sends it to the controller, which never loads a model."""
+        return {"sources": {m: s.provenance() for m, s in self.sources.items()}, "footprint": self.pool.footprint()
+                if self.pool is not None else None}
+
+    def _sources_and_footprint(self, workers: list[dict]) -> tuple[list[dict], dict | None]:
+        """This process's view, or under xdist the workers': per model the fullest description (the worker that
+        loaded it knows its weights; the others only its settings); footprints add up over the workers."""
+        sources = []
+        for model, source in self.sources.items():
+            views = [source.provenance()] + [w["sources"][model] for w in workers if model in w["sources"]]
+            sources.append(max(views, key=len))         # the first of the fullest: deterministic
+        footprints = [w["footprint"] for w in workers if w.get("footprint")]
+        if not footprints:
+            return sources, self.pool.footprint() if self.pool is not None else None
+        return sources, {"mode": footprints[0]["mode"], "processes": len(footprints),
+                         "weights_bytes": dict(sorted({k: v for f in footprints
+                                                       for k, v in f["weights_bytes"].items()}.items())),
+                         "peak_held_bytes": max(f["peak_held_bytes"] for f in footprints),   # per process
+                         "loads": sum(f["loads"] for f in footprints)}
+
     def report_context(self, records: list[dict], complete: bool, incomplete_reason: str, command: str,
-                       started: float, finished: float) -> dict:
+                       started: float, finished: float, workers: list[dict] = ()) -> dict:
         benchmarks = sorted({r["benchmark"] for r in records}, key=list(BENCHMARKS).index)
         rules = {**self.grader.rules(), "isolation": isolation_summary(records),
                  "postprocessing": self.postprocessing_summary()}
         iso = lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
+        sources, footprint = self._sources_and_footprint(sorted(workers, key=lambda w: w.get("worker", "")))
         return {
             "complete": complete, "incomplete_reason": incomplete_reason, "notes": list(self.notes),
             "selection": {"models": list(self.sources), "profile": self.profile, "benchmarks": benchmarks, "limit": self.limit,
                           "data_sha256": {b: load_benchmark(b).sha256 for b in benchmarks}},
-            "rules": rules, "sources": [self.sources[m].provenance() for m in self.sources],
-            "provenance": {**provenance.collect(self.root), "models_in_memory": self.pool.footprint()},
+            "rules": rules, "sources": sources,
+            "provenance": {**provenance.collect(self.root), "models_in_memory": footprint},
             "run": {"command": command, "started": iso(started), "finished": iso(finished),
                     "seconds": round(finished - started, 3), **({"shard": str(self.shard)} if self.shard else {})},
         }

@@ -332,6 +332,57 @@ def test_out_of_memory_at_batch_size_1_raises_with_the_batch_size(micro):
     assert caught.value.batch_size == 1 and fake.calls == [3, 2, 1]
 
 
+class InnerOutOfMemoryAbove(torch.nn.Module):
+    """For the diffusion sampler and the scorers, which call the decoder (`model.model`) and `lm_head` apart."""
+
+    def __init__(self, model, rows: int):
+        super().__init__()
+        self.model = OutOfMemoryAbove(model.model, rows)
+        self.lm_head, self.config = model.lm_head, model.config
+
+
+def test_diffusion_out_of_memory_halves_the_batch_and_gives_the_same_completions(micro):
+    from infill.generation.diffusion import DiffusionInfiller, DiffusionRequest, DiffusionSettings
+    from tests.micro_models import micro_qwen2
+
+    _, tokenizer = micro
+    model = micro_qwen2(len(tokenizer), seed=5, causal=False)
+    requests = [DiffusionRequest(f"t/{i}", "def f(x):\n" * (1 + i % 3), "\n    return y\n", 2 + i % 4)
+                for i in range(7)]
+    settings = DiffusionSettings(steps=6, temperature=0.8, top_p=0.95, seed=3)
+    fake = InnerOutOfMemoryAbove(model, 2)
+    texts, confidence = DiffusionInfiller(fake, tokenizer).infill(requests, settings, batch_size=8,
+                                                                 with_confidence=True)
+    assert fake.model.calls[:2] == [7, 4] and max(fake.model.calls[2:]) <= 2     # 7 -> 4 -> 2 rows, then at 2
+    # float32: a row's logits move in the 7th digit with its batch's padding width, never its sampled tokens here
+    alone_texts, alone_confidence = DiffusionInfiller(model, tokenizer).infill(requests, settings, batch_size=8,
+                                                                               with_confidence=True)
+    assert texts == alone_texts and confidence == pytest.approx(alone_confidence, rel=1e-6)
+    with pytest.raises(torch.cuda.OutOfMemoryError) as caught:
+        DiffusionInfiller(InnerOutOfMemoryAbove(model, 0), tokenizer).infill(requests[:2], settings, batch_size=2)
+    assert caught.value.batch_size == 1
+
+
+@pytest.mark.parametrize("scorer", ["ar_plain", "ar_fim", "diffusion"])
+def test_scorer_out_of_memory_halves_the_batch_and_gives_the_same_scores(micro, scorer):
+    from infill.prompts import QWEN
+    from infill.scoring import ar_fim_scores, ar_plain_scores, diffusion_scores
+
+    model, tokenizer = micro
+    triples = [("def f(x):\n" * (1 + i % 3), f"    y = x + {i}\n", "    return y\n") for i in range(5)]
+    score = {"ar_plain": lambda m: ar_plain_scores(m, tokenizer, triples, batch_size=8),
+             "ar_fim": lambda m: ar_fim_scores(m, tokenizer, QWEN, triples, batch_size=8),
+             "diffusion": lambda m: diffusion_scores(m, tokenizer, triples, batch_size=8)}[scorer]
+    fake = InnerOutOfMemoryAbove(model, 2)
+    halved, whole = score(fake), score(model)
+    assert [s.tokens for s in halved] == [s.tokens for s in whole]      # float32: the 7th digit may move
+    assert [s.mean_nll for s in halved] == pytest.approx([s.mean_nll for s in whole], rel=1e-6)
+    assert fake.model.calls[0] > 2 and max(fake.model.calls[-3:]) <= 2
+    with pytest.raises(torch.cuda.OutOfMemoryError) as caught:
+        score(InnerOutOfMemoryAbove(model, 0))
+    assert caught.value.batch_size == 1
+
+
 OOM_PLUGIN = """
 import torch
 from infill.generation import ar

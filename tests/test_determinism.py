@@ -21,10 +21,10 @@ TINY = ("--infill-models", "tiny-qwen2-fim,ensemble", "--infill-limit", "10")
 GIT_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
-def run_suite(tmp: Path, name: str) -> Path:
+def run_suite(tmp: Path, name: str, *extra: str) -> Path:
     """One run with its own cache, so that each run generates and scores (nothing is read from the other)."""
     report = tmp / name
-    done = subprocess.run([sys.executable, "-m", "pytest", "bench_tests", "-q", "-p", "no:cacheprovider", *TINY,
+    done = subprocess.run([sys.executable, "-m", "pytest", "bench_tests", "-q", "-p", "no:cacheprovider", *TINY, *extra,
                            "--infill-report-dir", str(report), "--infill-cache-dir", str(tmp / f"cache-{name}")],
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -140,6 +140,22 @@ def test_the_summary_names_everything_needed_to_reproduce_the_run(two_runs):
         assert ensemble["scorers"] == [{"scorer": "ar_plain", "model": "tiny-qwen2-fim", "version": "ar-plain-v1"}]
         assert ensemble["scorer_weights"] == {"tiny-qwen2-fim": sources["tiny-qwen2-fim"]["weights"]}
         assert (ensemble["router_version"] is not None) == (strategy == "routed")
+
+
+@pytest.mark.slow
+def test_under_xdist_the_report_names_the_weights_the_workers_loaded(two_runs, tmp_path):
+    """The controller never loads a model: the workers send what they loaded (weights identity, device, dtype,
+    memory), so a report written under -n names the same sources as a serial one."""
+    parallel = json.loads((run_suite(tmp_path, "xdist", "-n", "2") / "summary.json").read_text())
+    serial = json.loads((two_runs[0] / "summary.json").read_text())
+    assert parallel["results"] == serial["results"]
+    assert parallel["sources"] == serial["sources"]
+    memory, serial_memory = parallel["provenance"]["models_in_memory"], serial["provenance"]["models_in_memory"]
+    assert memory["weights_bytes"] == serial_memory["weights_bytes"] and memory["loads"] == serial_memory["loads"]
+    assert memory["processes"] == 1         # an ensemble runs on its members' worker: the other loaded nothing
+    report = (tmp_path / "xdist" / "report.md").read_text()
+    assert "- Models in memory (`together`): tiny-qwen2-diffusion " in report and "(1 xdist worker loaded models)" in report
+    assert "- Models in memory (`together`): tiny-qwen2-diffusion " in (two_runs[0] / "report.md").read_text()
 
 
 def test_an_incomplete_report_stores_why_and_a_merge_carries_it_on(tmp_path):

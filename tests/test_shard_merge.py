@@ -143,6 +143,21 @@ def test_xdist_group_is_the_model_root_and_an_ensemble_joins_its_members():
     assert groups["other"] == "other"
 
 
+def test_a_case_node_id_names_its_model_for_the_worker_scheduler():
+    from infill.scheduling import case_model
+
+    models = ["tiny-qwen2-fim", "tiny-qwen2-fim-large", "tiny-qwen2-diffusion/oracle", "ens/lowest-perplexity"]
+    test = "bench_tests/test_humaneval_infill.py::test_humaneval_infill"
+    assert case_model(f"{test}[tiny-qwen2-fim-SingleLineInfilling/HumanEval/0/L1]", models) == "tiny-qwen2-fim"
+    assert case_model(f"{test}[tiny-qwen2-fim-large-SingleLineInfilling/HumanEval/0/L1]", models) == \
+        "tiny-qwen2-fim-large"                                  # the longest name wins
+    assert case_model(f"{test}[tiny-qwen2-diffusion/oracle-py/75_x/L24]", models) == "tiny-qwen2-diffusion/oracle"
+    assert case_model(f"{test}[ens/lowest-perplexity-SingleLineInfilling/HumanEval/3/L0]", models) == \
+        "ens/lowest-perplexity"
+    assert case_model(f"{test}[unknown-SingleLineInfilling/HumanEval/0/L1]", models) is None
+    assert case_model("tests/test_stats.py::test_wilson", models) is None
+
+
 # ---- merge: fake shard reports --------------------------------------------------------------------------------
 
 def fake_records(model="m"):

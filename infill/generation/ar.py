@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from infill.generation.memory import run_halving_on_out_of_memory
 from infill.generation.sampling import SamplingSettings, choose_tokens, row_generators
 from infill.prompts import PromptFormat
 
@@ -19,10 +20,6 @@ class Request:
     sample_id: str
     prefix: str
     suffix: str
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, torch.cuda.OutOfMemoryError) or "out of memory" in str(error).lower()
 
 
 class ARFimGenerator:
@@ -41,20 +38,8 @@ class ARFimGenerator:
     def generate(self, requests: list[Request], settings: SamplingSettings, max_new_tokens: int,
                  batch_size: int) -> list[str]:
         completions: list[str] = []
-        start = 0
-        while start < len(requests):
-            chunk = requests[start:start + batch_size]
-            try:
-                completions.extend(self._generate_batch(chunk, settings, max_new_tokens))
-            except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
-                if not is_out_of_memory(error) or batch_size == 1:
-                    error.batch_size = batch_size           # for the caller's message
-                    raise
-                batch_size = max(1, batch_size // 2)
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                continue
-            start += len(chunk)
+        run_halving_on_out_of_memory(requests, batch_size, lambda chunk: completions.extend(
+            self._generate_batch(list(chunk), settings, max_new_tokens)))
         return completions
 
     @torch.inference_mode()

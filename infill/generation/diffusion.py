@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import torch
 
+from infill.generation.memory import run_halving_on_out_of_memory
+
 from infill.generation.sampling import filtered_probabilities
 from infill.prompts import DIFFUSION_CANVAS, DiffusionCanvas
 
@@ -131,6 +133,10 @@ class _Row:
         return range(self.start, self.start + self.length)
 
 
+def setattr_row(row: "_Row", state: tuple[list[int], set]) -> None:
+    row.ids, row.masked = list(state[0]), set(state[1])
+
+
 class DiffusionInfiller:
     def __init__(self, model, tokenizer, canvas: DiffusionCanvas = DIFFUSION_CANVAS):
         if tokenizer.mask_token_id is None:
@@ -155,15 +161,17 @@ class DiffusionInfiller:
             rows.append(_Row(request, ids, start, request.length,
                              {p for p in range(start, start + request.length) if ids[p] == self.mask_id}))
         order = sorted(range(len(rows)), key=lambda i: (len(rows[i].ids), i))     # bucket by canvas length
-        for first in range(0, len(order), batch_size):
-            self._run([rows[i] for i in order[first:first + batch_size]], settings)
+        batch_size = run_halving_on_out_of_memory(
+            order, batch_size, lambda chunk: self._run([rows[i] for i in chunk], settings),
+            lambda chunk: [(list(rows[i].ids), set(rows[i].masked)) for i in chunk],
+            lambda chunk, saved: [setattr_row(rows[i], state) for i, state in zip(chunk, saved)])
         texts = [self.tokenizer.decode([t for t in row.ids[row.start:row.start + row.length] if t != self.mask_id],
                                        skip_special_tokens=True) for row in rows]
         if not with_confidence:
             return texts
         confidence = [0.0] * len(rows)
-        for first in range(0, len(order), batch_size):
-            chunk = order[first:first + batch_size]
+
+        def score(chunk: list[int]) -> None:
             with torch.inference_mode():
                 logits = self._logits_at([rows[i] for i in chunk], [list(rows[i].variable) for i in chunk])
             for i, row_logits in zip(chunk, logits):
@@ -172,6 +180,7 @@ class DiffusionInfiller:
                     targets = torch.tensor(row.ids[row.start:row.start + row.length], device=row_logits.device)
                     logprobs = torch.log_softmax(row_logits.float(), dim=-1).gather(-1, targets[:, None])
                     confidence[i] = float(logprobs.mean())
+        run_halving_on_out_of_memory(order, batch_size, score)
         return texts, confidence
 
     def _changes(self, row: _Row, step: int, settings: DiffusionSettings, times, uniforms) -> bool:

@@ -117,7 +117,7 @@ class LiveSource(CompletionSource):
                 self.progress(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
                               f"({time.perf_counter() - started:.0f} s)")
         except RuntimeError as error:                   # torch.cuda.OutOfMemoryError is a RuntimeError
-            from infill.generation.ar import is_out_of_memory
+            from infill.generation.memory import is_out_of_memory
             if not is_out_of_memory(error):
                 raise
             saved = f"the {len(done)} of {total} completions done are in the cache" if cache.enabled else \
@@ -125,7 +125,7 @@ class LiveSource(CompletionSource):
             raise InfillUsageError(
                 f"model {self.model} ran out of memory generating {benchmark} at batch size "
                 f"{getattr(error, 'batch_size', settings.batch_size)} (--infill-batch-size {settings.batch_size}"
-                f"{'' if self.diffusion else ', halved on each out-of-memory'}); {saved}: rerun with a smaller "
+                f", halved on each out-of-memory); {saved}: rerun with a smaller "
                 f"--infill-batch-size, --infill-sequential-models (one model in memory at a time) or --infill-dtype bfloat16") from None
         self.completions[benchmark] = done
 
