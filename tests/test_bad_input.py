@@ -123,7 +123,8 @@ OPTION_CASES = {  # id: (arguments, the one line must match)
                                                   "tiny-qwen2-fim"), r"member 'tiny-qwen2-diffusion' is not a model"),
     "scorer model of the wrong family": ((*CHEAP, *ENSEMBLE, "--infill-ensemble-scorer",
                                           "ar_plain:tiny-qwen2-diffusion"),
-                                         r"ar_plain needs a ar-fim model, tiny-qwen2-diffusion is diffusion"),
+                                         r"ar_plain scores with a model of family ar-fim, tiny-qwen2-diffusion is of family "
+                                         r"diffusion: use diffusion:tiny-qwen2-diffusion, or a model of family ar-fim"),
 }
 
 

@@ -103,7 +103,7 @@ def test_option_parsing_errors_are_one_line():
         with pytest.raises(InfillUsageError) as error:
             parse_ensemble(bad)
         assert "\n" not in str(error.value)
-    with pytest.raises(InfillUsageError, match="needs a ar-fim model"):
+    with pytest.raises(InfillUsageError, match="ar_plain scores with a model of family ar-fim"):
         parse_scorers("ar_plain:tiny-qwen2-diffusion", MODELS)
     with pytest.raises(InfillUsageError, match="unknown scorer"):
         parse_scorers("bleu:tiny-qwen2-fim", MODELS)

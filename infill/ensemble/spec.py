@@ -63,8 +63,10 @@ def parse_scorers(value: str, models: dict) -> tuple[ScorerUse, ...]:
                                    f"{', '.join(models)}")
         needs = SCORERS[scorer].family
         if models[model].family != needs:
-            raise InfillUsageError(f"--infill-ensemble-scorer {part!r}: {scorer} needs a {needs} model, "
-                                   f"{model} is {models[model].family}")
+            fits = [name for name, entry in SCORERS.items() if entry.family == models[model].family]
+            raise InfillUsageError(f"--infill-ensemble-scorer {part!r}: {scorer} scores with a model of family "
+                                   f"{needs}, {model} is of family {models[model].family}: use "
+                                   f"{' or '.join(f'{s}:{model}' for s in fits)}, or a model of family {needs}")
         uses.append(ScorerUse(scorer, model))
     if not uses:
         raise InfillUsageError(f"--infill-ensemble-scorer {value!r}: name at least one SCORER:MODEL")
