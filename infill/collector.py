@@ -14,6 +14,7 @@ from infill.errors import InfillUsageError
 from infill.gates import evaluate_gates, terminal_lines
 from infill.options import DEFAULT_REPORT_DIR, SESSION, TIMINGS_REPORT_DIR, report_dir
 from infill.records import RECORD_PROPERTY, record_key, summarize
+from infill.shard import EMPTY_SHARD_NOTE
 
 CASE_PROPERTY = "infill_case"          # (benchmark, model, index): each case adds it at setup, so "not graded" is known
 GATES = pytest.StashKey["GateSet | None"]()    # --infill-gates, read at session start (infill.plugin)
@@ -55,9 +56,12 @@ class ReportCollector:
             if holder.session is not None and self.expected:    # what the controller cannot know: send it
                 self.config.workeroutput[WORKER_PROVENANCE] = holder.session.worker_provenance()
             return
-        if not (self.expected or timings):
+        holder = self.config.stash[SESSION]
+        # a shard whose stable split left it no sample still reports (empty), so that the merge finds all N
+        empty_shard = holder.session is not None and holder.session.shard is not None and session.testscollected
+        if not (self.expected or timings or empty_shard):
             return
-        infill = self.config.stash[SESSION].get()
+        infill = holder.get()
         records = list(self.records.values())
         not_graded = len(self.expected - {record_key(r) for r in records})
         reasons = []
@@ -73,7 +77,8 @@ class ReportCollector:
             started=self.started, finished=time.time(), workers=self.workers)
         context["timings"] = timings
         if not self.expected:
-            context["notes"].append("Timings only: no benchmark case ran in this run (see Timings).")
+            context["notes"].append(EMPTY_SHARD_NOTE if empty_shard else
+                                    "Timings only: no benchmark case ran in this run (see Timings).")
         gates = self.config.stash.get(GATES, None)
         # Checked before writing, so that report.md and summary.json carry the outcomes (timings alone: nothing to gate)
         if gates is not None and self.expected:

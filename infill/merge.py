@@ -32,7 +32,7 @@ from infill.ensemble.runlevel import reselect_records
 from infill.errors import InfillUsageError
 from infill.records import isolation_summary, record_key, summarize
 from infill.report import SCHEMA_VERSION, prepare_report_dir, write_report
-from infill.shard import Shard, parse_shard, shard_number
+from infill.shard import EMPTY_SHARD_NOTE, Shard, parse_shard, shard_number
 
 # summary.json keys and how a merge treats them (any other key: kept when every shard has the same value)
 RECOMPUTED = ("schema_version", "results", "analyses")     # written afresh by write_report from the records
@@ -248,7 +248,8 @@ def merged_context(shards: list[ShardReport], records: list[dict], command: str)
         "incomplete_reason": "; ".join(f"{s.label} did not finish ("
                                        f"{s.summary.get('incomplete_reason') or 'see its report.md'})"
                                        for s in incomplete),
-        "notes": list(dict.fromkeys(note for s in shards for note in s.summary.get("notes", []))),
+        "notes": list(dict.fromkeys(note for s in shards for note in s.summary.get("notes", [])
+                                    if note != EMPTY_SHARD_NOTE)),
         "selection": {**first["selection"], "benchmarks": benchmarks,
                       "data_sha256": {b: hashes[b] for b in benchmarks}},
         "rules": {**first["rules"], "isolation": isolation_summary(records)},

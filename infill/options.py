@@ -58,7 +58,8 @@ OPTIONS = [  # (name, ini/dest, help, default); every option also reads an ini k
     ("--infill-gates", "infill_gates", "TOML file of regression gates (thresholds per benchmark, model and metric; "
      "see infill/gates/ and gates/); checked after the report, a failing gate exits 1", None),
 ]
-FLAGS = [("--infill-no-cache", "infill_no_cache", "generate without reading or writing the cache"),
+FLAGS = [("--infill-no-cache", "infill_no_cache", "generate, score and grade without reading or writing the cache "
+          "(generations, scores, verdicts)"),
          ("--infill-refresh-cache", "infill_refresh_cache", "discard this run's cached generations and regenerate"),
          ("--infill-sequential-models", "infill_sequential_models", "hold one model in memory at a time "
           "(generate, free, load the next; for small GPUs)")]

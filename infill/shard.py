@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from infill.errors import InfillUsageError
 
 SHARD_PATTERN = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+# the note of a shard that the split left without a sample (its report is empty; a merge leaves the note out)
+EMPTY_SHARD_NOTE = "This shard holds no selected sample (the split by sample id put none here): an empty report, " \
+                   "so that the merge finds every shard."
 
 
 def shard_number(benchmark: str, sample_id: str, count: int) -> int:

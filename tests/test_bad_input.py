@@ -443,3 +443,17 @@ def test_merge_and_compare_of_a_folder_that_is_not_a_run(tool, args, pattern, tm
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
     assert re.search(pattern, done.stderr) and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_out_of_memory_message_names_what_ran_out_what_is_kept_and_the_fix():
+    from infill.generation.memory import out_of_memory_error
+
+    assert out_of_memory_error(RuntimeError("shape mismatch"), "x", 0, 1, "scores", True) is None
+    error = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    error.batch_size = 1
+    usage = out_of_memory_error(error, "scorer ar_plain:qwen ran out of memory scoring humaneval-single-line", 128,
+                                2066, "scores", True)
+    assert str(usage) == ("scorer ar_plain:qwen ran out of memory scoring humaneval-single-line at batch size 1; the "
+                          "128 of 2066 scores done are in the cache: rerun with --infill-sequential-models (one model "
+                          "in memory at a time) or --infill-dtype bfloat16")
+    assert "(--infill-no-cache: not kept)" in str(out_of_memory_error(error, "m", 3, 9, "completions", False))

@@ -33,27 +33,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from infill.generation.cache import CACHE_FORMAT, GenerationCache
+from tests.test_generation_cache import _leaves, _replace
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---- 2. the cache key and torn files ---------------------------------------------------------------------------
 
-def _leaves(prefix, value):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(prefix + (k,), v)
-    else:
-        yield prefix
-
-
-def _replace(components, path, new):
-    copy = json.loads(json.dumps(components))
-    target = copy
-    for k in path[:-1]:
-        target = target[k]
-    target[path[-1]] = new
-    return copy
 
 
 def _strings(value):

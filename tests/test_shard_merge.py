@@ -322,3 +322,24 @@ def test_two_shards_merged_equal_the_unsharded_run(tmp_path):
     strip = lambda path: [{k: v for k, v in json.loads(line).items() if k != "grade_seconds"}
                           for line in path.read_text().splitlines()]
     assert strip(tmp_path / "merged" / "samples.jsonl") == strip(whole / "samples.jsonl")
+
+
+def test_a_shard_the_split_left_empty_still_reports_and_the_merge_equals_the_whole_run(tmp_path):
+    def run(name: str, *args: str) -> Path:
+        done = subprocess.run([sys.executable, "-m", "pytest", "bench_tests", "-p", "no:cacheprovider", "-q",
+                               "--infill-models", "canonical", "--infill-benchmarks", "humaneval-single-line",
+                               "--infill-limit", "1", "--infill-report-dir", str(tmp_path / name), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return tmp_path / name
+    sample = load_benchmark("humaneval-single-line").samples[0]
+    holder = shard_number("humaneval-single-line", sample.sample_id, 2)
+    shards = [run(f"shard{i}", "--shard", f"{i}/2") for i in (1, 2)]
+    empty = json.loads((shards[2 - holder] / "summary.json").read_text())      # the shard without the sample
+    assert empty["results"] == [] and empty["complete"] is True
+    assert "This shard holds no selected sample" in (shards[2 - holder] / "report.md").read_text()
+    assert merge_main([*map(str, shards), "-o", str(tmp_path / "merged")]) == 0
+    merged = json.loads((tmp_path / "merged" / "summary.json").read_text())
+    whole = json.loads((run("whole") / "summary.json").read_text())
+    merged.pop("run"), whole.pop("run")
+    assert merged == whole

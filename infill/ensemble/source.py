@@ -19,7 +19,6 @@ import math
 from typing import Callable
 
 from infill.benchmarks import BENCHMARKS, Sample, load_benchmark
-from infill.errors import InfillUsageError
 from infill.ensemble.routing import ROUTER_VERSION, SampleFeatures
 from infill.ensemble.runlevel import apply_run_level
 from infill.ensemble.spec import EnsembleSpec, ScorerUse
@@ -222,15 +221,12 @@ class ScoreService:
                     scored = diffusion_scores(model, loaded.tokenizer, triples, batch_size=self.batch_size * 4,
                                               window=window)
             except RuntimeError as error:           # halved down to batch size 1 (infill.generation.memory)
-                from infill.generation.memory import is_out_of_memory
-                if not is_out_of_memory(error):
+                from infill.generation.memory import out_of_memory_error
+                usage = out_of_memory_error(error, f"scorer {use.label} ran out of memory scoring {benchmark}",
+                                            first, len(keys), "scores", cache.enabled)
+                if usage is None:
                     raise
-                saved = f"the {first} scores done are in the cache" if cache.enabled else \
-                    f"{first} of {len(keys)} scores were done (--infill-no-cache: not kept)"
-                raise InfillUsageError(
-                    f"scorer {use.label} ran out of memory scoring {benchmark} at batch size 1; {saved}: rerun "
-                    f"with --infill-sequential-models (one model in memory at a time) or --infill-dtype "
-                    f"bfloat16") from None
+                raise usage from None
             fresh = {k: s for k, s in zip(chunk, scored)}
             cache.append({k: json.dumps([s.mean_nll, s.tokens]) for k, s in fresh.items()})
             known.update(fresh)

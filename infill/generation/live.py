@@ -12,7 +12,6 @@ import time
 from typing import Callable
 
 from infill.benchmarks import BENCHMARKS, Sample, load_benchmark
-from infill.errors import InfillUsageError
 from infill.generation.cache import GenerationCache
 from infill.generation.length import LengthPolicy, choose_by_confidence
 from infill.generation.postprocess import POSTPROCESS
@@ -117,16 +116,13 @@ class LiveSource(CompletionSource):
                 self.progress(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
                               f"({time.perf_counter() - started:.0f} s)")
         except RuntimeError as error:                   # torch.cuda.OutOfMemoryError is a RuntimeError
-            from infill.generation.memory import is_out_of_memory
-            if not is_out_of_memory(error):
+            from infill.generation.memory import out_of_memory_error
+            usage = out_of_memory_error(error, f"model {self.model} ran out of memory generating {benchmark}",
+                                        len(done), total, "completions", cache.enabled,
+                                        f" (--infill-batch-size {settings.batch_size}, halved on each out-of-memory)")
+            if usage is None:
                 raise
-            saved = f"the {len(done)} of {total} completions done are in the cache" if cache.enabled else \
-                f"{len(done)} of {total} completions were done (--infill-no-cache: not kept)"
-            raise InfillUsageError(
-                f"model {self.model} ran out of memory generating {benchmark} at batch size "
-                f"{getattr(error, 'batch_size', settings.batch_size)} (--infill-batch-size {settings.batch_size}"
-                f", halved on each out-of-memory); {saved}: rerun with a smaller "
-                f"--infill-batch-size, --infill-sequential-models (one model in memory at a time) or --infill-dtype bfloat16") from None
+            raise usage from None
         self.completions[benchmark] = done
 
     def _ar_batches(self, settings, postprocess):

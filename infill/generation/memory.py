@@ -41,3 +41,18 @@ def run_halving_on_out_of_memory(items: Sequence, batch_size: int, run: Callable
             continue
         first += len(chunk)
     return batch_size
+
+
+def out_of_memory_error(error: RuntimeError, what: str, done: int, total: int, kind: str, cached: bool,
+                        batch_option: str = ""):
+    """The one-line usage error for an out-of-memory at batch size 1 (an InfillUsageError to raise `from None`), or
+    None when `error` is not an out-of-memory (the caller re-raises it). `what`: 'model X ... generating B'."""
+    from infill.errors import InfillUsageError
+    if not is_out_of_memory(error):
+        return None
+    saved = f"the {done} of {total} {kind} done are in the cache" if cached else \
+        f"{done} of {total} {kind} were done (--infill-no-cache: not kept)"
+    smaller = "a smaller --infill-batch-size, " if batch_option else ""
+    return InfillUsageError(
+        f"{what} at batch size {getattr(error, 'batch_size', 1)}{batch_option}; {saved}: rerun with {smaller}"
+        f"--infill-sequential-models (one model in memory at a time) or --infill-dtype bfloat16")

@@ -10,11 +10,13 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from infill.benchmarks import Sample, get_benchmark
 from infill.grading.exact_match import EDIT_SIMILARITY_VERSION, EM_RULES, edit_similarity
 from infill.grading.execution import (EXECUTION_RULE_VERSION, SANDBOX_ERROR, ExecutionResult, SandboxConfig,
                                       SandboxPool, humaneval_program)
+from infill.grading.verdict_cache import VerdictCache
 
 MISSING = "missing"          # the source had no completion for the sample: a failure
 MISMATCH = "mismatch"        # exact-match benchmarks: the deciding rule said no
@@ -35,8 +37,11 @@ class Verdict:
 
 
 class Grader:
-    def __init__(self, sandbox: SandboxConfig | None = None, em_rule: str = "first_line"):
+    def __init__(self, sandbox: SandboxConfig | None = None, em_rule: str = "first_line",
+                 verdict_dir: Path | None = None):
         self.sandbox_config = sandbox or SandboxConfig()
+        self.verdict_dir = verdict_dir      # execution verdicts kept on disk (VerdictCache); None: not kept
+        self._verdicts: VerdictCache | None = None
         self.em_rule = EM_RULES[em_rule]
         self._pool: SandboxPool | None = None
         self._lock = threading.Lock()
@@ -52,6 +57,12 @@ class Grader:
                 self._pool = SandboxPool(self.sandbox_config)
             return self._pool
 
+    @property
+    def verdicts(self) -> VerdictCache | None:
+        if self._verdicts is None and self.verdict_dir is not None:
+            self._verdicts = VerdictCache(self.verdict_dir, self.sandbox_config, self.pool.isolation)
+        return self._verdicts
+
     def rules(self) -> dict:
         """The rule versions that decided the scores, for the report."""
         return {"execution": EXECUTION_RULE_VERSION, "timeout_s": self.sandbox_config.timeout_s,
@@ -64,7 +75,11 @@ class Grader:
             if completion is not None and get_benchmark(sample.benchmark).grader == "execution":
                 program = _program(sample, completion)
                 if program not in self._pending and program not in self._finished:
-                    self._pending[program] = self.pool.submit(program)
+                    stored = self.verdicts.get(program) if self.verdicts else None
+                    if stored is not None:
+                        self._finished[program] = stored
+                    else:
+                        self._pending[program] = self.pool.submit(program)
 
     def grade(self, sample: Sample, completion: str | None) -> Verdict:
         if completion is None:
@@ -78,12 +93,14 @@ class Grader:
 
     def _execute(self, sample: Sample, completion: str) -> Verdict:
         program = _program(sample, completion)
-        result = self._finished.get(program)
+        result = self._finished.get(program) or (self.verdicts.get(program) if self.verdicts else None)
         if result is None:
             future = self._pending.pop(program, None) or self.pool.submit(program)
             result: ExecutionResult = future.result()
             if result.status != SANDBOX_ERROR:          # an infrastructure fault is retried, never remembered
                 self._finished[program] = result
+                if self.verdicts:
+                    self.verdicts.put(program, result)
         return Verdict(result.status == PASSED, result.status, result.detail, {"isolation": self.pool.isolation},
                        result.duration_s)
 
@@ -96,6 +113,8 @@ class Grader:
         return Verdict(correct, PASSED if correct else MISMATCH, detail, metrics, time.perf_counter() - started)
 
     def close(self) -> None:
+        if self._verdicts is not None:
+            self._verdicts.flush()
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
