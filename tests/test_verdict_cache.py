@@ -9,7 +9,7 @@ import pytest
 
 from infill.benchmarks import load_benchmark
 from infill.grading import verdict_cache
-from infill.grading.execution import SANDBOX_ERROR, ExecutionResult, SandboxConfig, SandboxPool
+from infill.grading.execution import SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig, SandboxPool
 from infill.grading.grader import Grader
 
 
@@ -45,7 +45,7 @@ def test_a_rerun_reads_the_verdicts_and_runs_nothing(pairs, tmp_path, monkeypatc
         again.close()
 
 
-def test_a_change_of_limits_is_another_file_and_sandbox_errors_are_never_kept(pairs, tmp_path, monkeypatch):
+def test_a_change_of_limits_is_another_file_and_sandbox_errors_and_timeouts_are_never_kept(pairs, tmp_path, monkeypatch):
     one = verdict_cache.VerdictCache(tmp_path, SandboxConfig(timeout_s=1.0), "bubblewrap")
     for changed in [verdict_cache.VerdictCache(tmp_path, SandboxConfig(timeout_s=3.0), "bubblewrap"),
                     verdict_cache.VerdictCache(tmp_path, SandboxConfig(timeout_s=1.0, memory_mb=512), "bubblewrap"),
@@ -54,13 +54,14 @@ def test_a_change_of_limits_is_another_file_and_sandbox_errors_are_never_kept(pa
     # the worker count does not change a verdict: same file
     assert verdict_cache.VerdictCache(tmp_path, SandboxConfig(timeout_s=1.0, workers=7), "bubblewrap").store.path \
         == one.store.path
-    monkeypatch.setattr(SandboxPool, "submit", lambda self, program: _done(ExecutionResult(SANDBOX_ERROR, "x", 0.0)))
-    grader = Grader(SandboxConfig(timeout_s=1.0, workers=1), verdict_dir=tmp_path)
-    try:
-        sample, completion = pairs[0]
-        assert grader.grade(sample, completion).status == SANDBOX_ERROR
-    finally:
-        grader.close()
+    for status in (SANDBOX_ERROR, TIMEOUT):             # an infrastructure fault; a verdict that depends on load
+        monkeypatch.setattr(SandboxPool, "submit", lambda self, program: _done(ExecutionResult(status, "x", 1.0)))
+        grader = Grader(SandboxConfig(timeout_s=1.0, workers=1), verdict_dir=tmp_path)
+        try:
+            sample, completion = pairs[0]
+            assert grader.grade(sample, completion).status == status
+        finally:
+            grader.close()
     assert all(len(p.read_text().splitlines()) <= 1 for p in tmp_path.glob("verdicts/*.jsonl"))   # a header at most
 
 

@@ -5,7 +5,8 @@ covers, torn lines from a killed writer skipped, a file lock for concurrent writ
 that can change a verdict, namely the execution rule version, the sandbox limits (timeout, memory, processes, file
 size), the isolation actually in force and the Python version that runs the programs; an entry is keyed by the
 sha256 of the whole assembled program (prompt, completion, suffix, tests). A sandbox error is never stored (it is
-an infrastructure fault, retried). Verdicts are written in groups (every FLUSH_EVERY verdicts or FLUSH_SECONDS,
+an infrastructure fault, retried), nor a timeout (it depends on how loaded the machine was: a program near the limit
+gets its own chance in each run). Verdicts are written in groups (every FLUSH_EVERY verdicts or FLUSH_SECONDS,
 and when the grader closes), so a SIGKILL loses at most the last group: those programs run again.
 """
 
