@@ -118,6 +118,18 @@ def test_jsonable_rounds_and_removes_non_finite_numbers():
     assert perplexity_value(3) == 3.0
 
 
+def test_a_tiny_p_value_is_never_written_or_shown_as_zero():
+    from infill.analysis.render import pvalue
+    from infill.analysis.significance import mcnemar_exact
+
+    p = mcnemar_exact(1, 772)                 # deepseek vs the tiny ensemble on HumanEval: 1 against 772
+    assert 0 < p < 1e-200
+    stored = to_jsonable({"p": p})["p"]
+    assert stored > 0 and abs(stored - p) / p < 1e-5 and pvalue(stored).endswith(("e-229", "e-230", "e-228"))
+    assert to_jsonable(0.0012345678) == 0.001235 and to_jsonable(-2.5e-7) == -2.5e-07
+    assert pvalue(mcnemar_exact(0, 2000)) == "< 1e-300"     # below the smallest float: said so, not "0"
+
+
 # multi-model analyses -------------------------------------------------------------------------------------------
 
 def test_multi_model_oracle_complementarity_and_overlap():

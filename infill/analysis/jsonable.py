@@ -1,4 +1,4 @@
-"""Numbers for summary.json: floats rounded to 6 places, no NaN or inf (JSON has neither; they become null),
+"""Numbers for summary.json: floats rounded to 6 places (6 significant digits below 0.001), no NaN or inf (JSON has neither; they become null),
 and perplexities read back from either spelling of "unscorable" (null, "inf", a float inf)."""
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ def to_jsonable(value):
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
-        return round(value, DECIMALS) if math.isfinite(value) else None
+        if not math.isfinite(value):
+            return None
+        # 6 decimal places, but 6 significant digits below 0.001: a p-value of 1e-40 must not read as 0
+        return round(value, DECIMALS) if abs(value) >= 1e-3 or value == 0 else float(f"{value:.{DECIMALS}g}")
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -14,7 +14,10 @@ def ci(entry: dict) -> str:
 
 
 def pvalue(value) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
+    if value is None:
+        return "n/a"
+    # McNemar's exact p underflows a float below ~1e-308 (thousands of one-sided discordant samples)
+    return "< 1e-300" if value == 0 else f"{value:.3g}"
 
 
 def number(value, digits: int = 3) -> str:
@@ -47,7 +50,8 @@ def render_models(multi: dict) -> list[str]:
     lines += [f"- **ORACLE best-of-N** (a sample counts if any model is correct; it reads the verdicts, so it is "
               f"an upper bound, not a system): {oracle['passed']}/{oracle['n']} = {ci(oracle)}" +
               (f"; ORACLE rows left out of it: {', '.join(oracle_rows)}." if oracle_rows else "."),
-              f"- Best single model: {', '.join(best['models']) or 'n/a'} ({best['passed']}, {pct(best['rate'])}); "
+              f"- Best single row (a model, or an ensemble that is not an oracle): "
+              f"{', '.join(best['models']) or 'n/a'} ({best['passed']}, {pct(best['rate'])}); "
               f"oracle gain over it: +{multi['oracle_gain']['samples']} samples "
               f"(+{pct(multi['oracle_gain']['rate'])}). "
               f"Solved by no model: {multi['solved_by_none']}.", ""]

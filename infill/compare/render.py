@@ -22,6 +22,8 @@ def _pp(value: float) -> str:
 
 
 def _p(value: float) -> str:
+    if value == 0:                  # an exact test's p below the smallest float
+        return "< 1e-300"
     return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
