@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 
 from infill.errors import InfillUsageError
-from infill.generation.diffusion import DiffusionSettings
+from infill.generation.diffusion_settings import DiffusionSettings
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from infill.generation.diffusion_settings import DiffusionSettings
 from infill.generation.memory import run_halving_on_out_of_memory
 
 from infill.generation.sampling import filtered_probabilities
@@ -40,19 +41,6 @@ from infill.prompts import DIFFUSION_CANVAS, DiffusionCanvas
 
 ALGORITHMS = ("p2", "p2_remask", "maskgit_plus", "topk_margin", "entropy", "origin")
 SAMPLER_VERSION = "mdm-v1"
-
-
-@dataclass(frozen=True)
-class DiffusionSettings:
-    steps: int = 64
-    temperature: float = 0.6
-    top_p: float = 0.95
-    top_k: int = 0
-    alg: str = "p2"
-    alg_temp: float = 0.0
-    eps: float = 1e-3
-    seed: int = 0
-    window: tuple[int, int] | None = None       # (prefix, suffix) tokens kept; None: the reference canvas
 
 
 @dataclass(frozen=True)
