@@ -51,12 +51,11 @@ class ReportCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from infill.timings import session_timings
         timings = session_timings(self.config)      # pytest-benchmark rows (--infill-timings), own report key
+        holder = self.config.stash[SESSION]
         if hasattr(self.config, "workerinput"):
-            holder = self.config.stash[SESSION]
             if holder.session is not None and self.expected:    # what the controller cannot know: send it
                 self.config.workeroutput[WORKER_PROVENANCE] = holder.session.worker_provenance()
             return
-        holder = self.config.stash[SESSION]
         # a shard whose stable split left it no sample still reports (empty), so that the merge finds all N
         empty_shard = holder.session is not None and holder.session.shard is not None and session.testscollected
         if not (self.expected or timings or empty_shard):

@@ -8,7 +8,8 @@ pytest-xdist's own `--dist loadgroup` reads a group from an `@group` suffix that
 node id; with pytest 9.2 that suffix is never added (pytest keeps node ids in `_id`, xdist 3.8 writes
 `_nodeid`), so every case would be scheduled on its own. This scheduler instead derives the group on the
 controller from the case's parameter id (`MODEL-SAMPLE_ID`) and the session's model names, whatever the
-versions; tests that are not benchmark cases keep one scope each.
+versions (so the cases carry no xdist_group mark: where xdist applies one, the suffix would hide the case id);
+tests that are not benchmark cases keep one scope each.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from typing import Callable
 import torch
 
 from infill.generation.memory import run_halving_on_out_of_memory
-
 from infill.prompts import DIFFUSION_CANVAS
 
 AR_PLAIN_VERSION = "ar-plain-v1"

@@ -35,6 +35,11 @@ def number(name: str, value, kind: type, minimum: float):
     return parsed
 
 
+def cache_dir_option(get: Callable[[str], object]) -> Path:
+    """--infill-cache-dir: generations, scores and execution verdicts (each kind in its own files)."""
+    return Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+
+
 def gpu_available() -> bool:
     try:
         import torch
@@ -107,7 +112,7 @@ def build_sources(get: Callable[[str], object], selected, progress, family_of,
     profile = get_profile(str(get("infill_profile") or ("paper" if gpu else "tiny")))
     overrides = generation_overrides(get)
     paths = model_paths(get)
-    cache_dir = Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+    cache_dir = cache_dir_option(get)
     pool = ModelPool("sequential" if get("infill_sequential_models") else "together", paths, dtype)
 
     policies = [parse_length_policy(p) for p in split_list(get("infill_length_policies"))] or \

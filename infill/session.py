@@ -18,7 +18,7 @@ from infill.grading.execution import SandboxConfig
 from infill import provenance
 from infill.records import isolation_summary, summarize
 from infill.report import prepare_report_dir, write_report
-from infill.selection import DEFAULT_CACHE_DIR, build_sources, number
+from infill.selection import build_sources, cache_dir_option, number
 from infill.shard import parse_shard
 from infill.sources import CompletionSource, ReplaySource
 
@@ -67,8 +67,7 @@ class InfillSession:
         session.benchmarks, session.explicit_benchmarks = benchmarks, bool(spec)
         session.limit = None if limit in (None, "") else number("infill_limit", limit, int, 1)
         # execution verdicts are kept beside the generations (infill.grading.verdict_cache), unless nothing is kept
-        verdict_dir = None if get("infill_no_cache") else \
-            Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser()
+        verdict_dir = None if get("infill_no_cache") else cache_dir_option(get)
         session.grader = Grader(sandbox, em_rule, verdict_dir)
         for benchmark in benchmarks:    # a damaged data file stops the run here, not as a collection error
             load_benchmark(benchmark)

@@ -16,7 +16,6 @@ from infill.devices import pin_worker_to_gpu, worker_device
 from infill.errors import InfillUsageError
 from infill.grading.grader import Grader, Verdict
 from infill.merge import main as merge_main, merge_shards
-from infill.plugin import xdist_group_for
 from infill.records import make_record, summarize
 from infill.report import SCHEMA_VERSION
 from infill.session import InfillSession
@@ -125,7 +124,7 @@ def test_pin_sets_cuda_visible_devices_only_with_a_gpu(monkeypatch):
     assert pin_worker_to_gpu("gw0", environ) is None and environ == {}
 
 
-def test_xdist_group_is_the_model_root_and_an_ensemble_joins_its_members():
+def test_worker_group_is_the_model_root_and_an_ensemble_joins_its_members():
     from types import SimpleNamespace
     from infill.session import InfillSession
 
@@ -136,7 +135,7 @@ def test_xdist_group_is_the_model_root_and_an_ensemble_joins_its_members():
                "ens/routed": row("tiny-qwen2-diffusion/oracle", "tiny-qwen2-fim"),
                "rec/lowest-perplexity": row("rec-a", "rec-b")}
     session = InfillSession(sources, [], False, None, None, ROOT, [])
-    groups = {model: xdist_group_for(model, session) for model in sources}
+    groups = {model: session.worker_group(model) for model in sources}
     assert len({groups[m] for m in ["tiny-qwen2-diffusion/oracle", "tiny-qwen2-diffusion/fixed:8", "tiny-qwen2-fim",
                                     "ens/lowest-perplexity", "ens/routed"]}) == 1
     assert groups["rec/lowest-perplexity"] == groups["rec-a"] == groups["rec-b"] != groups["other"]

@@ -1,5 +1,6 @@
-"""Numbers for summary.json: floats rounded to 6 places (6 significant digits below 0.001), no NaN or inf (JSON has neither; they become null),
-and perplexities read back from either spelling of "unscorable" (null, "inf", a float inf)."""
+"""Numbers for summary.json: floats rounded to 6 places (6 significant digits below 0.001), no NaN or inf (JSON
+has neither; they become null), and perplexities read back from either spelling of "unscorable" (null, "inf", a
+float inf)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,6 @@ import torch
 
 from infill.generation.diffusion_settings import DiffusionSettings
 from infill.generation.memory import run_halving_on_out_of_memory
-
 from infill.generation.sampling import filtered_probabilities
 from infill.prompts import DIFFUSION_CANVAS, DiffusionCanvas
 
@@ -121,10 +120,6 @@ class _Row:
         return range(self.start, self.start + self.length)
 
 
-def setattr_row(row: "_Row", state: tuple[list[int], set]) -> None:
-    row.ids, row.masked = list(state[0]), set(state[1])
-
-
 class DiffusionInfiller:
     def __init__(self, model, tokenizer, canvas: DiffusionCanvas = DIFFUSION_CANVAS):
         if tokenizer.mask_token_id is None:
@@ -149,10 +144,15 @@ class DiffusionInfiller:
             rows.append(_Row(request, ids, start, request.length,
                              {p for p in range(start, start + request.length) if ids[p] == self.mask_id}))
         order = sorted(range(len(rows)), key=lambda i: (len(rows[i].ids), i))     # bucket by canvas length
+
+        def save(chunk: list[int]) -> list[tuple[list[int], set]]:   # _run changes its rows in place
+            return [(list(rows[i].ids), set(rows[i].masked)) for i in chunk]
+
+        def restore(chunk: list[int], saved: list[tuple[list[int], set]]) -> None:
+            for i, (ids, masked) in zip(chunk, saved):
+                rows[i].ids, rows[i].masked = ids, masked
         batch_size = run_halving_on_out_of_memory(
-            order, batch_size, lambda chunk: self._run([rows[i] for i in chunk], settings),
-            lambda chunk: [(list(rows[i].ids), set(rows[i].masked)) for i in chunk],
-            lambda chunk, saved: [setattr_row(rows[i], state) for i, state in zip(chunk, saved)])
+            order, batch_size, lambda chunk: self._run([rows[i] for i in chunk], settings), save, restore)
         texts = [self.tokenizer.decode([t for t in row.ids[row.start:row.start + row.length] if t != self.mask_id],
                                        skip_special_tokens=True) for row in rows]
         if not with_confidence:

@@ -74,12 +74,8 @@ class Grader:
         for sample, completion in pairs:
             if completion is not None and get_benchmark(sample.benchmark).grader == "execution":
                 program = _program(sample, completion)
-                if program not in self._pending and program not in self._finished:
-                    stored = self.verdicts.get(program) if self.verdicts else None
-                    if stored is not None:
-                        self._finished[program] = stored
-                    else:
-                        self._pending[program] = self.pool.submit(program)
+                if program not in self._pending and self._known(program) is None:
+                    self._pending[program] = self.pool.submit(program)
 
     def grade(self, sample: Sample, completion: str | None) -> Verdict:
         if completion is None:
@@ -93,7 +89,7 @@ class Grader:
 
     def _execute(self, sample: Sample, completion: str) -> Verdict:
         program = _program(sample, completion)
-        result = self._finished.get(program) or (self.verdicts.get(program) if self.verdicts else None)
+        result = self._known(program)
         if result is None:
             future = self._pending.pop(program, None) or self.pool.submit(program)
             result: ExecutionResult = future.result()
@@ -103,6 +99,15 @@ class Grader:
                     self.verdicts.put(program, result)
         return Verdict(result.status == PASSED, result.status, result.detail, {"isolation": self.pool.isolation},
                        result.duration_s)
+
+    def _known(self, program: str) -> ExecutionResult | None:
+        """The verdict of a program run before, in this process or (from the verdict cache) in an earlier run."""
+        result = self._finished.get(program)
+        if result is None and self.verdicts is not None:
+            result = self.verdicts.get(program)
+            if result is not None:
+                self._finished[program] = result
+        return result
 
     def _exact_match(self, sample: Sample, completion: str) -> Verdict:
         started = time.perf_counter()
