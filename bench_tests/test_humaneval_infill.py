@@ -1,13 +1,12 @@
-"""HumanEval-Infill: one case per (model, sample); the completion's program must pass the sample's tests."""
+"""HumanEval-Infilling: one case per (model, sample); the assembled program must pass its tests."""
 
 import pytest
 
-from infill.plugin import conclude
+from infill.pytest_plugin.plugin import conclude
 
 
-@pytest.mark.infill(family="humaneval-infill")
-def test_humaneval_infill(case, completions, grader, record):
-    completion = completions.lookup(case)
-    verdict = grader.grade(case, completion)
-    record(case, completion, verdict)
-    conclude(verdict)
+@pytest.mark.infill(kind="humaneval-infill")
+def test_humaneval_infill(case, infill_run, record):
+    outcome = infill_run.evaluate(case)
+    record(outcome)
+    conclude(outcome.verdict)

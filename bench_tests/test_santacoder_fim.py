@@ -2,12 +2,11 @@
 
 import pytest
 
-from infill.plugin import conclude
+from infill.pytest_plugin.plugin import conclude
 
 
-@pytest.mark.infill(family="santacoder-fim")
-def test_santacoder_fim(case, completions, grader, record):
-    completion = completions.lookup(case)
-    verdict = grader.grade(case, completion)
-    record(case, completion, verdict)
-    conclude(verdict)
+@pytest.mark.infill(kind="santacoder-fim")
+def test_santacoder_fim(case, infill_run, record):
+    outcome = infill_run.evaluate(case)
+    record(outcome)
+    conclude(outcome.verdict)

@@ -16,15 +16,17 @@ import os
 
 import pytest
 
-from infill.benchmarks import BENCHMARKS, load_benchmark
-from infill.generation.live import LiveSource, diffusion_prefix
-from infill.grading.execution import PASSED, SandboxPool, humaneval_program
-from infill.grading.grader import Grader
+from infill.benchmarks import load_benchmark
+from infill.benchmarks.humaneval import program_of
+from infill.config.live_settings import LiveSettings
+from infill.generation.diffusion_backend import diffusion_prefix
+from infill.grading.execution import PASSED, SandboxPool
+from infill.grading.match import ExactMatchGrader
 from infill.models.registry import MODELS
-from infill.options import SESSION, option
-from infill.profiles import get_profile
-from infill.selection import generation_overrides
-from infill.timings import throughput
+from infill.pytest_plugin.options import RUN
+from infill.reporting.timings import throughput
+from infill.scoring.registry import SCORERS
+from infill.sources.live import LiveSource
 
 pytestmark = pytest.mark.timing
 
@@ -38,39 +40,26 @@ EXACT_MATCH_ROUNDS, EXACT_MATCH_ITERATIONS = 20, 10
 
 # ---- what is timed --------------------------------------------------------------------------------------------
 
-def timed_models(config, family: str) -> list[str]:
-    """Registry models of this family: those the run selected, else the profile's."""
-    session = config.stash[SESSION].get()
-    live = [source.spec.name for source in session.sources.values() if isinstance(source, LiveSource)]
-    names = list(dict.fromkeys(live)) or list(get_profile(session.profile).models)
-    return [name for name in names if MODELS[name].family == family]
-
-
-def scorer_families() -> dict[str, str]:
-    """Perplexity scorers available in infill.scoring and the model family each needs."""
-    import infill.scoring as scoring
-    registry = getattr(scoring, "SCORERS", None)
-    if registry is None:
-        return {"ar_plain": "ar-fim"}
-    return {name: scorer.family for name, scorer in registry.items()}
-
-
-def scorer_version(name: str) -> str | None:
-    import infill.scoring as scoring
-    registry = getattr(scoring, "SCORERS", None)
-    return registry[name].version if registry else getattr(scoring, "SCORER_VERSION", None)
+def timed_models(config, backend: str) -> list[str]:
+    """Registry models of this backend: those the run selected, else the profile's (without --infill-timings the
+    cases are skipped: the run is not built just to name them)."""
+    holder = config.stash[RUN]
+    run = holder.get_while_collecting() if config.getoption("--infill-timings") else None
+    live = [source.spec.name for source in run.sources.values() if isinstance(source, LiveSource)] if run else []
+    names = list(dict.fromkeys(live)) or list(holder.run_config().profile.models)
+    return [name for name in names if MODELS[name].backend == backend]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
-    for fixture, family in (("ar_case", "ar-fim"), ("diffusion_case", "diffusion")):
+    for fixture, backend in (("ar_case", "ar-fim"), ("diffusion_case", "diffusion")):
         if fixture in metafunc.fixturenames:
-            metafunc.parametrize(fixture, [pytest.param((m, b), id=f"{m}-{b}") for m in timed_models(config, family)
+            metafunc.parametrize(fixture, [pytest.param((m, b), id=f"{m}-{b}") for m in timed_models(config, backend)
                                            for b in TIMED_BENCHMARKS])
     if "scoring_case" in metafunc.fixturenames:
         metafunc.parametrize("scoring_case", [
-            pytest.param((scorer, m, b), id=f"{scorer}-{m}-{b}")
-            for scorer, family in scorer_families().items() for m in timed_models(config, family)
+            pytest.param((name, m, b), id=f"{name}-{m}-{b}")
+            for name, scorer in SCORERS.items() for m in timed_models(config, scorer.backend)
             for b in TIMED_BENCHMARKS])
 
 
@@ -80,11 +69,10 @@ def first_samples(benchmark: str):
     return load_benchmark(benchmark).samples[:BATCH]
 
 
-def run_settings(config, benchmark: str, diffusion: bool):
+def run_settings(config, benchmark: str, backend: str):
     """The profile's settings for this benchmark with the run's --infill-* overrides (as generation uses)."""
-    session = config.stash[SESSION].get()
-    overrides = generation_overrides(lambda dest: option(config, dest))
-    return get_profile(session.profile).settings(BENCHMARKS[benchmark].family, overrides, diffusion)
+    parsed = config.stash[RUN].run_config()
+    return LiveSettings(parsed.profile.name, parsed.overrides).for_benchmark(benchmark, backend)
 
 
 def synchronized(target, device: str):
@@ -130,15 +118,15 @@ class RowsPerForward:
 # ---- generation -----------------------------------------------------------------------------------------------
 
 @pytest.mark.benchmark(group="generation")
-def test_ar_generation(benchmark, request, infill_session, ar_case):
+def test_ar_generation(benchmark, request, infill_run, ar_case):
     from infill.generation.ar import ARFimGenerator, Request
     from infill.generation.postprocess import POSTPROCESS
     from infill.generation.sampling import SamplingSettings
-    from infill.prompts import PROMPT_FORMATS
+    from infill.models.prompt_formats import PROMPT_FORMATS
 
     model, bench = ar_case
-    settings = run_settings(request.config, bench, diffusion=False)
-    loaded = infill_session.pool.get(MODELS[model])
+    settings = run_settings(request.config, bench, "ar-fim")
+    loaded = infill_run.pool.get(MODELS[model])
     generator = ARFimGenerator(loaded.model, loaded.tokenizer, PROMPT_FORMATS[loaded.spec.prompt_format],
                                stop_at_newline=POSTPROCESS[settings.postprocess].stops_at_newline)
     sampling = SamplingSettings(settings.temperature, settings.top_p, settings.top_k, settings.seed)
@@ -163,12 +151,12 @@ def test_ar_generation(benchmark, request, infill_session, ar_case):
 
 
 @pytest.mark.benchmark(group="generation")
-def test_diffusion_generation(benchmark, request, infill_session, diffusion_case):
+def test_diffusion_generation(benchmark, request, infill_run, diffusion_case):
     from infill.generation.diffusion import DiffusionInfiller, DiffusionRequest
 
     model, bench = diffusion_case
-    settings = run_settings(request.config, bench, diffusion=True)
-    loaded = infill_session.pool.get(MODELS[model])
+    settings = run_settings(request.config, bench, "diffusion")
+    loaded = infill_run.pool.get(MODELS[model])
     infiller = DiffusionInfiller(loaded.model, loaded.tokenizer)
     sampler = settings.sampler()
     samples = first_samples(bench)
@@ -196,37 +184,24 @@ def test_diffusion_generation(benchmark, request, infill_session, diffusion_case
 
 # ---- perplexity scoring ---------------------------------------------------------------------------------------
 
-def scoring_call(scorer: str, loaded, window):
-    """The scorer as a function of (prefix, completion, suffix) triples, with the arguments the ensemble uses."""
-    import infill.scoring as scoring
-    if scorer == "ar_plain":
-        return lambda triples: scoring.ar_plain_scores(loaded.model, loaded.tokenizer, triples, batch_size=BATCH)
-    if scorer == "ar_fim":
-        from infill.prompts import PROMPT_FORMATS
-        prompt_format = PROMPT_FORMATS[loaded.spec.prompt_format]
-        return lambda triples: scoring.ar_fim_scores(loaded.model, loaded.tokenizer, prompt_format, triples,
-                                                     batch_size=BATCH)
-    if scorer == "diffusion":
-        # one model row per completion token, so the ensemble runs it with 4x the rows per forward; so do we
-        return lambda triples: scoring.diffusion_scores(loaded.model, loaded.tokenizer, triples,
-                                                        batch_size=4 * BATCH, window=window)
-    raise AssertionError(f"no timing call for scorer {scorer!r}: add one here")
-
-
 @pytest.mark.benchmark(group="scoring")
-def test_perplexity_scoring(benchmark, request, infill_session, scoring_case):
+def test_perplexity_scoring(benchmark, request, infill_run, scoring_case):
     scorer, model, bench = scoring_case
-    loaded = infill_session.pool.get(MODELS[model])
-    diffusion = MODELS[model].family == "diffusion"
-    window = run_settings(request.config, bench, diffusion=True).window if diffusion else None
+    loaded = infill_run.pool.get(MODELS[model])
+    diffusion = MODELS[model].backend == "diffusion"
+    window = run_settings(request.config, bench, "diffusion").window if diffusion else None
     samples = first_samples(bench)
     # The canonical middle stands in for a candidate: a fixed, realistic completion length.
     triples = [(diffusion_prefix(s) if diffusion else s.prefix, s.canonical, s.suffix) for s in samples]
-    score = scoring_call(scorer, loaded, window)
-    scored = benchmark.pedantic(synchronized(lambda: score(triples), loaded.device), rounds=ROUNDS, warmup_rounds=1)
+    from infill.models.prompt_formats import PROMPT_FORMATS
+    prompt_format = PROMPT_FORMATS.get(loaded.spec.prompt_format)
+    # the ensemble's call (infill.sources.ensemble.scores): the registry entry, with the scoring batch it uses
+    score = lambda: SCORERS[scorer](loaded.model, loaded.tokenizer, triples, batch_size=BATCH,
+                                    prompt_format=prompt_format, window=window)
+    scored = benchmark.pedantic(synchronized(score, loaded.device), rounds=ROUNDS, warmup_rounds=1)
     tokens = sum(s.tokens for s in scored)             # completion tokens scored (ar_fim: plus the end token)
     benchmark.extra_info.update(
-        model_info(loaded), backend=MODELS[model].family, scorer=scorer, scorer_version=scorer_version(scorer),
+        model_info(loaded), backend=MODELS[model].backend, scorer=scorer, scorer_version=SCORERS[scorer].version,
         benchmark=bench, batch_size=len(samples), samples=len(samples), window=list(window) if window else None,
         tokens=tokens, **throughput(median_of(benchmark), len(samples), tokens))
     assert len(scored) == len(samples)
@@ -235,11 +210,11 @@ def test_perplexity_scoring(benchmark, request, infill_session, scoring_case):
 # ---- grading --------------------------------------------------------------------------------------------------
 
 @pytest.mark.benchmark(group="grading")
-def test_grading_execution(benchmark, infill_session):
+def test_grading_execution(benchmark, infill_run):
     """Sandboxed execution of a batch of HumanEval-Infill programs (canonical completions: all must pass)."""
     samples = first_samples("humaneval-single-line")
-    programs = [humaneval_program(s.prefix, s.canonical, s.suffix, s.test, s.entry_point) for s in samples]
-    config = infill_session.grader.sandbox_config
+    programs = [program_of(s, s.canonical) for s in samples]
+    config = infill_run.grading.tools.sandbox_config
     with SandboxPool(config) as pool:
         # The warm-up round starts the (lazy) sandbox workers, so the rounds time a warm pool, as in a run.
         results = benchmark.pedantic(lambda: pool.run_many(programs), rounds=ROUNDS, warmup_rounds=1)
@@ -253,13 +228,13 @@ def test_grading_execution(benchmark, infill_session):
 
 
 @pytest.mark.benchmark(group="grading")
-def test_grading_exact_match(benchmark, infill_session):
+def test_grading_exact_match(benchmark, infill_run):
     """Exact match (both rules) and edit similarity over a batch of SantaCoder-FIM samples."""
     samples = first_samples("santacoder-fim-py")
-    grader = Grader(infill_session.grader.sandbox_config, infill_session.grader.em_rule.name)
+    grader = ExactMatchGrader(infill_run.grading.tools.em_rule)
     verdicts = benchmark.pedantic(lambda: [grader.grade(s, s.canonical) for s in samples],
                                   rounds=EXACT_MATCH_ROUNDS, iterations=EXACT_MATCH_ITERATIONS, warmup_rounds=1)
     benchmark.extra_info.update(backend="exact-match", benchmark="santacoder-fim-py", batch_size=len(samples),
-                                samples=len(samples), em_rule=grader.em_rule.name, iterations=EXACT_MATCH_ITERATIONS,
+                                samples=len(samples), em_rule=grader.rule.name, iterations=EXACT_MATCH_ITERATIONS,
                                 **throughput(median_of(benchmark), len(samples)))
     assert all(v.correct for v in verdicts)

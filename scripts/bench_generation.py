@@ -27,7 +27,7 @@ def main() -> None:
     from infill.generation.loading import load_model
     from infill.generation.sampling import SamplingSettings
     from infill.models.registry import MODELS
-    from infill.prompts import QWEN
+    from infill.models.prompt_formats import QWEN
 
     loaded = load_model(MODELS["tiny-qwen2-fim"])
     generator = ARFimGenerator(loaded.model, loaded.tokenizer, QWEN, stop_at_newline=True)

@@ -24,7 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infill.grading.execution import PASSED, SandboxConfig, SandboxPool, humaneval_program  # noqa: E402
+from infill.benchmarks.humaneval import humaneval_program  # noqa: E402
+from infill.grading.execution import PASSED, SandboxConfig, SandboxPool  # noqa: E402
 
 DATA_NAME = "HumanEval-SingleLineInfilling.jsonl.gz"
 PACKAGE_DATA = REPO / "infill" / "benchmarks" / "data" / "humaneval-infilling" / DATA_NAME

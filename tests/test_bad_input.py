@@ -92,7 +92,8 @@ OPTION_CASES = {  # id: (arguments, the one line must match)
     "unknown model": (("--infill-models", "gpt-17"), r"unknown model 'gpt-17': choose from canonical, .*"
                                                      r"or give --infill-replay gpt-17=PATH"),
     "unknown benchmark": ((*CHEAP, "--infill-benchmarks", "humaneval-single"),
-                          r"unknown benchmark 'humaneval-single': choose from humaneval-single-line, "),
+                          r"unknown benchmark 'humaneval-single' \(did you mean 'humaneval-single-line'\?\): choose from "
+                          r"humaneval-single-line, "),
     "unknown profile": (("--infill-models", "tiny-qwen2-fim", "--infill-profile", "huge"),
                         r"unknown profile 'huge': choose from paper, tiny"),
     "unknown scorer": ((*CHEAP, *ENSEMBLE, "--infill-ensemble-scorer", "bleu:tiny-qwen2-fim"),
@@ -123,8 +124,8 @@ OPTION_CASES = {  # id: (arguments, the one line must match)
                                                   "tiny-qwen2-fim"), r"member 'tiny-qwen2-diffusion' is not a model"),
     "scorer model of the wrong family": ((*CHEAP, *ENSEMBLE, "--infill-ensemble-scorer",
                                           "ar_plain:tiny-qwen2-diffusion"),
-                                         r"ar_plain scores with a model of family ar-fim, tiny-qwen2-diffusion is of family "
-                                         r"diffusion: use diffusion:tiny-qwen2-diffusion, or a model of family ar-fim"),
+                                         r"ar_plain scores with a model of backend ar-fim, tiny-qwen2-diffusion is of backend "
+                                         r"diffusion: use diffusion:tiny-qwen2-diffusion, or a model of backend ar-fim"),
 }
 
 
@@ -309,7 +310,7 @@ def micro():
 def test_out_of_memory_above_two_rows_halves_the_batch_and_finishes(micro, error):
     from infill.generation.ar import ARFimGenerator, Request
     from infill.generation.sampling import SamplingSettings
-    from infill.prompts import QWEN
+    from infill.models.prompt_formats import QWEN
 
     model, tokenizer = micro
     requests = [Request(f"t/{i}", "def f(x):\n" * (1 + i % 3), "\n    return y\n") for i in range(7)]
@@ -323,7 +324,7 @@ def test_out_of_memory_above_two_rows_halves_the_batch_and_finishes(micro, error
 def test_out_of_memory_at_batch_size_1_raises_with_the_batch_size(micro):
     from infill.generation.ar import ARFimGenerator, Request
     from infill.generation.sampling import SamplingSettings
-    from infill.prompts import QWEN
+    from infill.models.prompt_formats import QWEN
 
     model, tokenizer = micro
     fake = OutOfMemoryAbove(model, 0)
@@ -366,13 +367,14 @@ def test_diffusion_out_of_memory_halves_the_batch_and_gives_the_same_completions
 
 @pytest.mark.parametrize("scorer", ["ar_plain", "ar_fim", "diffusion"])
 def test_scorer_out_of_memory_halves_the_batch_and_gives_the_same_scores(micro, scorer):
-    from infill.prompts import QWEN
-    from infill.scoring import ar_fim_scores, ar_plain_scores, diffusion_scores
+    from infill.models.prompt_formats import QWEN
+    from infill.scoring.ar import ar_fim_scores, ar_plain_scores
+    from infill.scoring.diffusion import diffusion_scores
 
     model, tokenizer = micro
     triples = [("def f(x):\n" * (1 + i % 3), f"    y = x + {i}\n", "    return y\n") for i in range(5)]
     score = {"ar_plain": lambda m: ar_plain_scores(m, tokenizer, triples, batch_size=8),
-             "ar_fim": lambda m: ar_fim_scores(m, tokenizer, QWEN, triples, batch_size=8),
+             "ar_fim": lambda m: ar_fim_scores(m, tokenizer, triples, prompt_format=QWEN, batch_size=8),
              "diffusion": lambda m: diffusion_scores(m, tokenizer, triples, batch_size=8)}[scorer]
     fake = InnerOutOfMemoryAbove(model, 2)
     halved, whole = score(fake), score(model)
@@ -429,9 +431,9 @@ def test_out_of_memory_at_batch_size_1_stops_the_run_with_one_line_and_keeps_fin
 # ---- merge and compare: a folder that is not a run ----------------------------------------------------------------
 
 @pytest.mark.parametrize("tool, args, pattern", [
-    ("infill.merge", ["{d}", "{d}2", "-o", "{o}"], r"^infill-bench merge: error: .*not-a-run: no summary.json: not a "
+    ("infill.reporting.merge", ["{d}", "{d}2", "-o", "{o}"], r"^infill-bench merge: error: .*not-a-run: no summary.json: not a "
                                                    r"report folder"),
-    ("infill.compare", ["{d}", "{d}2"], r"^infill-bench compare: error: .*not-a-run: no summary.json in this "
+    ("infill.reporting.compare", ["{d}", "{d}2"], r"^infill-bench compare: error: .*not-a-run: no summary.json in this "
                                         r"directory: pass a report directory"),
 ], ids=["merge", "compare"])
 def test_merge_and_compare_of_a_folder_that_is_not_a_run(tool, args, pattern, tmp_path):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infill.compare import main, mcnemar_exact, paired_interval, two_proportion_p, unpaired_interval
-from infill.records import summarize
+from infill.common.statistics import mcnemar_exact, paired_interval, two_proportion_p, unpaired_interval
+from infill.reporting.compare import main
+from infill.reporting.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = "humaneval-single-line"
@@ -180,9 +181,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 def test_the_command_line_entry_point(tmp_path):
     cases = bad_inputs(tmp_path)
     args, expected = cases["other data"]
-    done = subprocess.run([sys.executable, "-m", "infill.compare", *args], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "infill.reporting.compare", *args], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and done.stdout == "" and len(done.stderr.splitlines()) == 1
     assert expected in done.stderr and "Traceback" not in done.stderr
-    same = subprocess.run([sys.executable, "-m", "infill.compare", args[0], args[0]], cwd=ROOT, capture_output=True,
+    same = subprocess.run([sys.executable, "-m", "infill.reporting.compare", args[0], args[0]], cwd=ROOT, capture_output=True,
                           text=True)
     assert same.returncode == 0 and same.stdout.startswith("# infill-bench comparison")

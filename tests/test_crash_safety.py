@@ -58,28 +58,32 @@ def real_components():
     """The components the tiny profile's live sources and its ensemble's score service really build, with the
     code versions each must carry."""
     from infill.benchmarks import BENCHMARKS, load_benchmark
-    from infill.ensemble import source as ensemble_source
-    from infill.ensemble.spec import ScorerUse
-    from infill.generation.diffusion import SAMPLER_VERSION
+    from infill.config.live_settings import LiveSettings
+    from infill.generation.ar_backend import AR_BACKEND_VERSION
+    from infill.generation.backends import make_backend
+    from infill.generation.diffusion_backend import SAMPLER_VERSION
     from infill.generation.length import parse_length_policy
-    from infill.generation.live import AR_BACKEND_VERSION, LiveSource
     from infill.generation.pool import ModelPool
     from infill.generation.postprocess import POSTPROCESS
+    from infill.models.prompt_formats import DIFFUSION_CANVAS, PROMPT_FORMATS
     from infill.models.registry import MODELS
-    from infill.profiles import PROFILES
-    from infill.prompts import DIFFUSION_CANVAS, PROMPT_FORMATS
-    from infill.scoring import SCORERS
+    from infill.config.profiles import PROFILES
+    from infill.run.progress import SilentProgress
+    from infill.scoring.registry import SCORERS
+    from infill.sources.ensemble import scores as ensemble_scores
+    from infill.sources.ensemble.spec import ScorerUse
+    from infill.sources.live import CacheOptions, LiveSource
 
     profile, pool, cache_dir = PROFILES["tiny"], ModelPool(), Path(tempfile.mkdtemp())
-    family = lambda benchmark: BENCHMARKS[benchmark].family
+    settings = LiveSettings("tiny")
     benchmarks = ["humaneval-single-line", "santacoder-fim-py"]
     built = []                                   # (label, components, versions that must be in them)
     for name in profile.models:
         spec = MODELS[name]
-        diffusion = spec.family == "diffusion"
+        diffusion = spec.backend == "diffusion"
         for policy in ([parse_length_policy(p) for p in profile.length_policies] if diffusion else [None]):
-            source = LiveSource(spec, lambda b, d=diffusion: profile.settings(family(b), {}, d), lambda m, b: [],
-                                cache_dir, pool=pool, length_policy=policy)
+            source = LiveSource(spec, make_backend(spec, policy), settings, pool, CacheOptions(cache_dir),
+                                SilentProgress(), policy)
             for benchmark in benchmarks:
                 settings_ = source.settings_for(benchmark)
                 versions = [POSTPROCESS[settings_.postprocess].version,
@@ -100,21 +104,20 @@ def real_components():
             captured.append(components)
             super().__init__(directory, components, *args, **kwargs)
 
-    service = ensemble_source.ScoreService(pool, MODELS, cache_dir, True,
-                                           lambda b: profile.settings(family(b), {}, True).window,
-                                           context_lines=getattr(profile, "score_context_lines", None))
-    original = ensemble_source.GenerationCache
-    ensemble_source.GenerationCache = Capture
+    service = ensemble_scores.ScoreService(pool, MODELS, settings, ensemble_scores.ScoringOptions(
+        cache_dir, context_lines=profile.score_context_lines), SilentProgress())
+    original = ensemble_scores.GenerationCache
+    ensemble_scores.GenerationCache = Capture
     try:
         for scorer in SCORERS:
             model = "tiny-qwen2-diffusion" if scorer == "diffusion" else "tiny-qwen2-fim"
             for benchmark in benchmarks:
-                service(ScorerUse(scorer, model), benchmark, [], {})
+                service.score(ScorerUse(scorer, model), benchmark, [], {})
                 built.append((f"score {scorer}:{model} {benchmark}", captured[-1],
                               [SCORERS[scorer].version, f"{benchmark}@{BENCHMARKS[benchmark].version}",
                                load_benchmark(benchmark).sha256, pool.get(MODELS[model]).weights_identity]))
     finally:
-        ensemble_source.GenerationCache = original
+        ensemble_scores.GenerationCache = original
     shutil.rmtree(cache_dir, ignore_errors=True)
     return built
 
@@ -375,8 +378,8 @@ def check_cache_files(cache: Path) -> int:
 def _write_report_killed_after(directory: str, report_of: str, staged_files: int) -> None:
     """In a forked child: write the report of `report_of` into `directory` and SIGKILL ourselves as soon as the
     `staged_files`-th file is complete in the staging folder (0: never)."""
-    import infill.report as report_module
-    from infill.records import summarize
+    import infill.reporting.report as report_module
+    from infill.reporting.summary import summarize
 
     records = [json.loads(line) for line in (Path(report_of) / "samples.jsonl").read_text().splitlines()]
     summary = json.loads((Path(report_of) / "summary.json").read_text())
@@ -459,7 +462,7 @@ def test_sigkill_anywhere_loses_nothing_and_never_leaves_a_mixed_report(tmp_path
 
     mark("final run")
     # and deterministically: a writer killed after each file it stages leaves the previous report untouched
-    import infill.analysis.plots, infill.report       # noqa: E401,F401 - imported once, before the forks
+    import infill.reporting.analysis.plots, infill.reporting.report       # noqa: E401,F401 - imported once, before the forks
     context = multiprocessing.get_context("fork")
     for staged_files in range(1, 100):
         directory = tmp_path / f"report-killed-{staged_files}"

@@ -159,9 +159,9 @@ def test_under_xdist_the_report_names_the_weights_the_workers_loaded(two_runs, t
 
 
 def test_an_incomplete_report_stores_why_and_a_merge_carries_it_on(tmp_path):
-    from infill.merge import ShardReport, merged_context
-    from infill.report import write_report
-    from infill.shard import Shard
+    from infill.reporting.merge import ShardReport, merged_context
+    from infill.reporting.report import write_report
+    from infill.run.shard import Shard
 
     context = {"complete": False, "incomplete_reason": "the run was stopped before every selected sample was "
                "graded", "notes": [], "selection": {"models": [], "profile": "tiny", "benchmarks": [], "limit": None,

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from infill.ensemble.routing import FOLDS, SampleFeatures, features, fit_logistic, fold_of, route
-from infill.ensemble.spec import parse_combine, parse_ensemble, parse_scorers, parse_strategies
-from infill.ensemble.strategies import Candidate, calibrated, lowest_perplexity, oracle, zscores_by_member
+from infill.sources.ensemble.routing import FOLDS, SampleFeatures, features, fit_logistic, fold_of, route
+from infill.sources.ensemble.spec import parse_combine, parse_ensemble, parse_scorers, parse_strategies
+from infill.sources.ensemble.strategies import Candidate, calibrated, lowest_perplexity, oracle, zscores_by_member
 from infill.errors import InfillUsageError
 from infill.models.registry import MODELS
 
@@ -103,7 +103,7 @@ def test_option_parsing_errors_are_one_line():
         with pytest.raises(InfillUsageError) as error:
             parse_ensemble(bad)
         assert "\n" not in str(error.value)
-    with pytest.raises(InfillUsageError, match="ar_plain scores with a model of family ar-fim"):
+    with pytest.raises(InfillUsageError, match="ar_plain scores with a model of backend ar-fim"):
         parse_scorers("ar_plain:tiny-qwen2-diffusion", MODELS)
     with pytest.raises(InfillUsageError, match="unknown scorer"):
         parse_scorers("bleu:tiny-qwen2-fim", MODELS)

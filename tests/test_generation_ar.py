@@ -3,7 +3,7 @@ import torch
 
 from infill.generation.ar import ARFimGenerator, Request
 from infill.generation.sampling import SamplingSettings, filtered_probabilities, sample_seed
-from infill.prompts import QWEN
+from infill.models.prompt_formats import QWEN
 from tests.micro_models import micro_qwen2, micro_tokenizer
 
 PREFIXES = ["def add(a, b):\n", "for i in range(", "class A:\n    def ", "if x > 0:\n    y = ", "x = 1\n",

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from infill.benchmarks import load_benchmark
-from infill.grading.execution import PASSED, SandboxConfig, SandboxPool, humaneval_program
-from infill.replay import RECORDED_DIR
+from infill.benchmarks.humaneval import humaneval_program
+from infill.grading.execution import PASSED, SandboxConfig, SandboxPool
+from infill.sources.replay.files import RECORDED_DIR
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def tiny():
 def test_same_seed_same_completions_for_batch_sizes_1_8_32_in_any_order(tiny):
     from infill.generation.ar import ARFimGenerator, Request
     from infill.generation.sampling import SamplingSettings
-    from infill.prompts import QWEN
+    from infill.models.prompt_formats import QWEN
 
     generator = ARFimGenerator(tiny.model, tiny.tokenizer, QWEN)
     samples = load_benchmark("humaneval-single-line").samples[:32]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from infill.models.registry import MODELS
-from infill.prompts import DEEPSEEK, DIFFUSION_CANVAS, PROMPT_FORMATS, QWEN, STARCODER2
+from infill.models.prompt_formats import DEEPSEEK, DIFFUSION_CANVAS, PROMPT_FORMATS, QWEN, STARCODER2
 
 QWEN_TOKENIZER = Path(__file__).parent / "data" / "qwen2.5-coder-tokenizer"
 
@@ -28,7 +28,7 @@ def test_qwen_stop_ids_include_the_specials_skip_special_tokens_keeps(qwen_token
 
 def test_other_formats_as_strings():
     assert DEEPSEEK.render("a", "b") == "<｜fim▁begin｜>a<｜fim▁hole｜>b<｜fim▁end｜>"
-    assert "\u2581" in DEEPSEEK.prefix_token and "\uff5c" in DEEPSEEK.prefix_token
+    assert "\u2581" in DEEPSEEK.sentinels[0] and "\uff5c" in DEEPSEEK.sentinels[0]
     assert STARCODER2.render("a", "b") == "<fim_prefix>a<fim_suffix>b<fim_middle>"
     assert STARCODER2.stop_tokens == ("<file_sep>",)
 
@@ -51,12 +51,12 @@ def test_diffusion_canvas_layout_with_the_open_dllm_mask(qwen_tokenizer):
 def test_every_registered_model_names_a_known_format():
     for spec in MODELS.values():
         assert spec.prompt_format in PROMPT_FORMATS or spec.prompt_format == DIFFUSION_CANVAS.name
-        assert spec.family in ("ar-fim", "diffusion")
+        assert spec.backend in ("ar-fim", "diffusion")
 
 
 def test_diffusion_canvas_truncates_on_the_left(qwen_tokenizer):
     import copy
-    from infill.prompts import DiffusionCanvas
+    from infill.models.prompt_formats import DiffusionCanvas
     tokenizer = copy.deepcopy(qwen_tokenizer)
     tokenizer.add_special_tokens({"mask_token": "<M>"})
     ids, start = DiffusionCanvas(max_tokens=8).encode(tokenizer, "def f(x):\n    ", "\n    return y", 4)

@@ -1,9 +1,11 @@
 import json
+from dataclasses import astuple
 
 import pytest
 
 from infill.errors import InfillUsageError
-from infill.replay import RECORDED_DIR, embedded_replays, load_replay, parse_replay_option
+from infill.config.run_config import parse_replay
+from infill.sources.replay.files import RECORDED_DIR, embedded_replays, load_replay
 
 
 def write_jsonl(path, rows):
@@ -76,11 +78,11 @@ def test_recorded_prompt_must_match_the_row(tmp_path):
 
 
 def test_option_parsing(tmp_path):
-    assert parse_replay_option(f"m={tmp_path}") == ("m", None, tmp_path)
-    assert parse_replay_option(f"m:santacoder-fim-js={tmp_path}") == ("m", "santacoder-fim-js", tmp_path)
+    assert astuple(parse_replay(f"m={tmp_path}"))[1:] == ("m", None, tmp_path)
+    assert astuple(parse_replay(f"m:santacoder-fim-js={tmp_path}"))[1:] == ("m", "santacoder-fim-js", tmp_path)
     with pytest.raises(InfillUsageError, match="expected MODEL=PATH"):
-        parse_replay_option("just-a-path")
+        parse_replay("just-a-path")
     with pytest.raises(InfillUsageError, match="does not exist"):
-        parse_replay_option(f"m={tmp_path / 'nope'}")
+        parse_replay(f"m={tmp_path / 'nope'}")
     with pytest.raises(InfillUsageError, match="unknown benchmark"):
-        parse_replay_option(f"m:nope={tmp_path}")
+        parse_replay(f"m:nope={tmp_path}")

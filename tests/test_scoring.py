@@ -3,9 +3,12 @@ import math
 import pytest
 import torch
 
-from infill.prompts import QWEN
-from infill.scoring import (CALIBRATION_VERSION, COMBINE_VERSION, SCORERS, Scored, ar_fim_scores, ar_plain_scores,
-                            combine, diffusion_scores, zscores)
+from infill.models.prompt_formats import QWEN
+from infill.scoring.ar import ar_fim_scores, ar_plain_scores
+from infill.scoring.combine import CALIBRATION_VERSION, COMBINE_VERSION, combine, zscores
+from infill.scoring.diffusion import diffusion_scores
+from infill.scoring.registry import SCORERS
+from infill.scoring.scored import Scored
 from tests.micro_models import micro_qwen2, micro_tokenizer
 
 TRIPLES = [("def add(a, b):\n", "    return a + b\n", "print(add(1, 2))\n"),
@@ -81,12 +84,12 @@ def test_ar_plain_ignores_the_suffix(ar_model, tokenizer):
 
 
 def test_ar_fim_equals_a_direct_computation_and_depends_on_the_suffix(ar_model, tokenizer):
-    scored = ar_fim_scores(ar_model, tokenizer, QWEN, TRIPLES, batch_size=2, chunk_positions=3)
+    scored = ar_fim_scores(ar_model, tokenizer, TRIPLES, prompt_format=QWEN, batch_size=2, chunk_positions=3)
     for triple, score in zip(TRIPLES, scored):
         mean_nll, tokens = direct_fim(ar_model, tokenizer, *triple)
         assert (score.mean_nll, score.tokens) == (pytest.approx(mean_nll, rel=1e-5), tokens)
         assert score.tokens == len(encode(tokenizer, triple[1])) + 1          # completion + eos
-    a, b = ar_fim_scores(ar_model, tokenizer, QWEN, [("x = ", "1", "\n"), ("x = ", "1", "\nprint(x)\n")])
+    a, b = ar_fim_scores(ar_model, tokenizer, [("x = ", "1", "\n"), ("x = ", "1", "\nprint(x)\n")], prompt_format=QWEN)
     assert abs(a.mean_nll - b.mean_nll) > 1e-4
 
 
@@ -124,7 +127,7 @@ def test_batching_does_not_change_scores(ar_model, diffusion_model, tokenizer, s
         if scorer == "ar_plain":
             return ar_plain_scores(ar_model, tokenizer, TRIPLES, batch_size=batch_size)
         if scorer == "ar_fim":
-            return ar_fim_scores(ar_model, tokenizer, QWEN, TRIPLES, batch_size=batch_size)
+            return ar_fim_scores(ar_model, tokenizer, TRIPLES, prompt_format=QWEN, batch_size=batch_size)
         return diffusion_scores(diffusion_model, tokenizer, TRIPLES, batch_size=batch_size)
     alone, together = run(1), run(8)
     assert [s.tokens for s in alone] == [s.tokens for s in together]
@@ -136,17 +139,16 @@ def test_empty_completion(ar_model, diffusion_model, tokenizer):
     assert ar_plain_scores(ar_model, tokenizer, triple)[0] == Scored(0.0, 0)
     assert diffusion_scores(diffusion_model, tokenizer, triple)[0] == Scored(0.0, 0)
     assert math.isinf(Scored(0.0, 0).perplexity)
-    fim = ar_fim_scores(ar_model, tokenizer, QWEN, triple)[0]          # the eos alone: "nothing goes here"
+    fim = ar_fim_scores(ar_model, tokenizer, triple, prompt_format=QWEN)[0]          # the eos alone: "nothing goes here"
     mean_nll, tokens = direct_fim(ar_model, tokenizer, *triple[0])
     assert (fim.mean_nll, fim.tokens) == (pytest.approx(mean_nll, rel=1e-5), 1)
     assert math.isfinite(fim.perplexity)
 
 
 def test_registry():
-    assert {n: (s.version, s.family) for n, s in SCORERS.items()} == {
+    assert {n: (s.version, s.backend) for n, s in SCORERS.items()} == {
         "ar_plain": ("ar-plain-v1", "ar-fim"), "ar_fim": ("ar-fim-v1", "ar-fim"),
         "diffusion": ("diffusion-pll-v1", "diffusion")}
-    assert SCORERS["diffusion"].function is diffusion_scores
     assert (COMBINE_VERSION, CALIBRATION_VERSION) == ("combine-v1", "zscore-v1")
 
 

@@ -1,4 +1,4 @@
-"""Sharding (--shard I/N), merging shard reports (infill.merge), and one GPU per xdist worker (infill.devices).
+"""Sharding (--shard I/N), merging shard reports (infill.reporting.merge), and one GPU per xdist worker (infill.pytest_plugin.devices).
 
 The end-to-end check: two shard runs of the tiny live model, merged, give the unsharded run's summary.json
 (all but the `run` section) and samples.jsonl (all but the grading times)."""
@@ -12,15 +12,19 @@ from pathlib import Path
 import pytest
 
 from infill.benchmarks import load_benchmark
-from infill.devices import pin_worker_to_gpu, worker_device
+from infill.pytest_plugin.devices import pin_worker_to_gpu, worker_device
 from infill.errors import InfillUsageError
-from infill.grading.grader import Grader, Verdict
-from infill.merge import main as merge_main, merge_shards
-from infill.records import make_record, summarize
-from infill.report import SCHEMA_VERSION
-from infill.session import InfillSession
-from infill.shard import Shard, parse_shard, shard_number
-from infill.sources import CanonicalSource
+from infill.grading.service import GradingService
+from infill.grading.tools import GradingTools
+from infill.grading.verdict import Verdict
+from infill.reporting.merge import merge_shards
+from infill.reporting.merge.cli import main as merge_main
+from infill.reporting.records import make_record
+from infill.reporting.summary import summarize
+from infill.reporting.report import SCHEMA_VERSION
+from infill.run.session import BenchmarkRun, worker_groups
+from infill.run.shard import Shard, parse_shard, shard_number
+from infill.sources.canonical import CanonicalSource
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = "humaneval-random-span-light"      # 164 samples: small enough to fake shard reports from
@@ -50,7 +54,7 @@ def test_assignment_is_stable_across_processes():
     assert shard_number("humaneval-single-line", "SingleLineInfilling/HumanEval/0/L0", 4) == 1
     assert shard_number("humaneval-single-line", "SingleLineInfilling/HumanEval/0/L0", 7) == \
         shard_number("humaneval-single-line", "SingleLineInfilling/HumanEval/0/L0", 7)
-    code = ("from infill.shard import shard_number; print([shard_number('b', f'id{i}', 5) for i in range(50)])")
+    code = ("from infill.run.shard import shard_number; print([shard_number('b', f'id{i}', 5) for i in range(50)])")
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                               env={"PYTHONHASHSEED": seed}, check=True).stdout for seed in ("1", "2")}
     assert outputs == {str([shard_number("b", f"id{i}", 5) for i in range(50)]) + "\n"}
@@ -72,10 +76,8 @@ class FakeSource(CanonicalSource):
 
 
 def session_with(limit, shard, models=("a", "b/oracle")):
-    session = InfillSession({m: FakeSource(m) for m in models}, [BENCH, "humaneval-single-line"], True, None, limit,
-                            ROOT, [])
-    session.shard = shard
-    return session
+    return BenchmarkRun({m: FakeSource(m) for m in models}, [BENCH, "humaneval-single-line"], True, None, None,
+                        limit, shard)
 
 
 def test_shard_splits_what_the_limit_left_and_every_model_sees_the_same_subset():
@@ -114,28 +116,27 @@ def test_worker_device(worker, visible, gpus, expected):
 
 
 def test_pin_sets_cuda_visible_devices_only_with_a_gpu(monkeypatch):
-    monkeypatch.setattr("infill.devices.gpu_count", lambda: 2)
+    monkeypatch.setattr("infill.pytest_plugin.devices.gpu_count", lambda: 2)
     environ = {}
     assert pin_worker_to_gpu("gw3", environ) == "1" and environ == {"CUDA_VISIBLE_DEVICES": "1"}
     environ = {"CUDA_VISIBLE_DEVICES": "5,6,7"}
     assert pin_worker_to_gpu("gw1", environ) == "6" and environ == {"CUDA_VISIBLE_DEVICES": "6"}
-    monkeypatch.setattr("infill.devices.gpu_count", lambda: 0)
+    monkeypatch.setattr("infill.pytest_plugin.devices.gpu_count", lambda: 0)
     environ = {}
     assert pin_worker_to_gpu("gw0", environ) is None and environ == {}
 
 
 def test_worker_group_is_the_model_root_and_an_ensemble_joins_its_members():
     from types import SimpleNamespace
-    from infill.session import InfillSession
 
-    row = lambda *members: SimpleNamespace(core=SimpleNamespace(members={m: None for m in members}))
-    sources = {"tiny-qwen2-diffusion/oracle": object(), "tiny-qwen2-diffusion/fixed:8": object(),
-               "tiny-qwen2-fim": object(), "other": object(), "rec-a": object(), "rec-b": object(),
+    plain = SimpleNamespace(members=())
+    row = lambda *members: SimpleNamespace(members=members)
+    sources = {"tiny-qwen2-diffusion/oracle": plain, "tiny-qwen2-diffusion/fixed:8": plain,
+               "tiny-qwen2-fim": plain, "other": plain, "rec-a": plain, "rec-b": plain,
                "ens/lowest-perplexity": row("tiny-qwen2-diffusion/oracle", "tiny-qwen2-fim"),
                "ens/routed": row("tiny-qwen2-diffusion/oracle", "tiny-qwen2-fim"),
                "rec/lowest-perplexity": row("rec-a", "rec-b")}
-    session = InfillSession(sources, [], False, None, None, ROOT, [])
-    groups = {model: session.worker_group(model) for model in sources}
+    groups = worker_groups(sources)
     assert len({groups[m] for m in ["tiny-qwen2-diffusion/oracle", "tiny-qwen2-diffusion/fixed:8", "tiny-qwen2-fim",
                                     "ens/lowest-perplexity", "ens/routed"]}) == 1
     assert groups["rec/lowest-perplexity"] == groups["rec-a"] == groups["rec-b"] != groups["other"]
@@ -143,7 +144,7 @@ def test_worker_group_is_the_model_root_and_an_ensemble_joins_its_members():
 
 
 def test_a_case_node_id_names_its_model_for_the_worker_scheduler():
-    from infill.scheduling import case_model
+    from infill.pytest_plugin.scheduling import case_model
 
     models = ["tiny-qwen2-fim", "tiny-qwen2-fim-large", "tiny-qwen2-diffusion/oracle", "ens/lowest-perplexity"]
     test = "bench_tests/test_humaneval_infill.py::test_humaneval_infill"
@@ -173,7 +174,7 @@ def write_shard(directory: Path, shard: Shard, records: list[dict], **changes) -
     summary = {"schema_version": SCHEMA_VERSION, "complete": True, "results": summarize(mine),
                "selection": {"models": ["m"], "profile": "tiny", "benchmarks": [BENCH], "limit": None,
                              "data_sha256": {BENCH: sha}},
-               "rules": {**Grader().rules(), "isolation": "rlimits", "postprocessing": "m: none"},
+               "rules": {**GradingService(GradingTools(), ["humaneval-single-line", "santacoder-fim-py"]).rules(), "isolation": "rlimits", "postprocessing": "m: none"},
                "notes": ["a note"],
                "sources": [{"model": "m", "kind": "replay", "location": str(directory)}],
                "provenance": PROVENANCE,

@@ -1,19 +1,6 @@
-import math
-
 import pytest
 
-from infill.stats import pass_at_k, wilson_interval
-
-
-def test_pass_at_1_is_the_fraction():
-    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)
-    assert pass_at_k(1, 1, 1) == 1.0
-    assert pass_at_k(1, 0, 1) == 0.0
-
-
-def test_pass_at_k_matches_the_closed_form():
-    n, c, k = 20, 5, 5
-    assert pass_at_k(n, c, k) == pytest.approx(1 - math.comb(n - c, k) / math.comb(n, k))
+from infill.common.statistics import wilson_interval
 
 
 def test_wilson_interval():

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infill import timings
+from infill.pytest_plugin import timings as plugin_timings
+from infill.reporting import timings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,11 +70,11 @@ def test_machine_info_hook_without_gpu(monkeypatch):
     import torch
     import transformers
 
-    monkeypatch.setattr(timings.shutil, "which", lambda name: None)     # no nvidia-smi
+    monkeypatch.setattr(plugin_timings.shutil, "which", lambda name: None)     # no nvidia-smi
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.version, "cuda", None)                   # a CPU build (also on a GPU runner)
     machine_info = {"node": "x"}
-    timings.pytest_benchmark_update_machine_info(config=None, machine_info=machine_info)
+    plugin_timings.pytest_benchmark_update_machine_info(config=None, machine_info=machine_info)
     assert machine_info["node"] == "x"
     assert machine_info["gpu_names"] == [] and machine_info["cuda_version"] is None
     assert machine_info["cuda_driver_version"] is None
@@ -82,11 +83,11 @@ def test_machine_info_hook_without_gpu(monkeypatch):
 
 
 def test_machine_info_reads_nvidia_smi(monkeypatch):
-    monkeypatch.setattr(timings.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(plugin_timings.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
     output = "NVIDIA L4, 550.54.15\nNVIDIA L4, 550.54.15\n"
-    monkeypatch.setattr(timings.subprocess, "run",
+    monkeypatch.setattr(plugin_timings.subprocess, "run",
                         lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=output, stderr=""))
-    assert timings.nvidia_smi_gpus() == (["NVIDIA L4", "NVIDIA L4"], "550.54.15")
+    assert plugin_timings.nvidia_smi_gpus() == (["NVIDIA L4", "NVIDIA L4"], "550.54.15")
 
 
 @pytest.mark.slow

@@ -10,7 +10,8 @@ import pytest
 from infill.benchmarks import load_benchmark
 from infill.grading import verdict_cache
 from infill.grading.execution import SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig, SandboxPool
-from infill.grading.grader import Grader
+from infill.grading.service import GradingService
+from infill.grading.tools import GradingTools
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,11 @@ def pairs():
     return list(zip(samples, completions))
 
 
-def grade_all(grader: Grader, pairs) -> list[tuple]:
+def humaneval_grading(config: SandboxConfig, verdict_dir) -> GradingService:
+    return GradingService(GradingTools(config, verdict_dir=verdict_dir), ["humaneval-single-line"])
+
+
+def grade_all(grader: GradingService, pairs) -> list[tuple]:
     grader.prefetch(pairs)
     verdicts = [grader.grade(s, c) for s, c in pairs]
     return [(v.correct, v.status, v.detail, v.grade_seconds) for v in verdicts]
@@ -28,7 +33,7 @@ def grade_all(grader: Grader, pairs) -> list[tuple]:
 
 def test_a_rerun_reads_the_verdicts_and_runs_nothing(pairs, tmp_path, monkeypatch):
     config = SandboxConfig(timeout_s=1.0, workers=2)
-    first = Grader(config, verdict_dir=tmp_path)
+    first = humaneval_grading(config, tmp_path)
     try:
         graded = grade_all(first, pairs)
     finally:
@@ -38,7 +43,7 @@ def test_a_rerun_reads_the_verdicts_and_runs_nothing(pairs, tmp_path, monkeypatc
     def must_not_run(self, program):
         raise AssertionError("a stored verdict was executed again")
     monkeypatch.setattr(SandboxPool, "submit", must_not_run)
-    again = Grader(config, verdict_dir=tmp_path)
+    again = humaneval_grading(config, tmp_path)
     try:
         assert grade_all(again, pairs) == graded            # the same verdicts, durations included
     finally:
@@ -56,7 +61,7 @@ def test_a_change_of_limits_is_another_file_and_sandbox_errors_and_timeouts_are_
         == one.store.path
     for status in (SANDBOX_ERROR, TIMEOUT):             # an infrastructure fault; a verdict that depends on load
         monkeypatch.setattr(SandboxPool, "submit", lambda self, program: _done(ExecutionResult(status, "x", 1.0)))
-        grader = Grader(SandboxConfig(timeout_s=1.0, workers=1), verdict_dir=tmp_path)
+        grader = humaneval_grading(SandboxConfig(timeout_s=1.0, workers=1), tmp_path)
         try:
             sample, completion = pairs[0]
             assert grader.grade(sample, completion).status == status

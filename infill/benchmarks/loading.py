@@ -1,41 +1,17 @@
-"""Load a registered benchmark from the shipped file through `datasets` (offline, no hub)."""
+"""Load a registered benchmark from its data file through `datasets` (offline, no hub), checked against the
+definition (row count, fields, unique ids), with the file's sha256."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from infill.benchmarks.registry import Benchmark, get_benchmark
+from infill.benchmarks.registry import get_benchmark, kind_of
+from infill.benchmarks.sample import BenchmarkData
 from infill.errors import InfillUsageError
 
 DATA_DIR = Path(__file__).parent / "data"
-
-
-@dataclass(frozen=True)
-class Sample:
-    benchmark: str
-    sample_id: str       # the dataset's own id: task_id, or "<language>/<name>" for SantaCoder-FIM
-    index: int           # row position within the benchmark (recorded SantaCoder files use it as task_id)
-    prefix: str
-    suffix: str
-    canonical: str       # the ground-truth middle
-    test: str
-    entry_point: str
-    language: str
-    task_type: str
-
-
-@dataclass(frozen=True)
-class BenchmarkData:
-    benchmark: Benchmark
-    samples: tuple[Sample, ...] = field(repr=False)
-    sha256: str          # of the shipped data file, recorded with every result
-
-    def by_id(self) -> dict[str, Sample]:
-        return {s.sample_id: s for s in self.samples}
 
 
 def file_sha256(path: Path) -> str:
@@ -59,31 +35,10 @@ def _read_rows(path: Path) -> list[dict]:
     return table.to_list()
 
 
-# SantaCoder-FIM names look like "humaneval-HumanEval_75_is_multiply_prime.json-L24" (MultiPL-E's source). The
-# sample id drops the "HumanEval" words: pytest's -k is case-insensitive, so `-k humaneval` would otherwise select
-# every SantaCoder case too. The id stays unique and stable: "py/75_is_multiply_prime/L24".
-MULTIPL_E_NAME = re.compile(r"^humaneval-HumanEval_(\d+_\w+)\.json-(L\d+)$")
-
-
-def santacoder_sample_id(language: str, name: str) -> str:
-    match = MULTIPL_E_NAME.match(name)
-    return f"{language}/{match[1]}/{match[2]}" if match else f"{language}/{name}"
-
-
-def _to_sample(bench: Benchmark, index: int, row: dict) -> Sample:
-    f = bench.fields
-    language = row.get(f.get("language", ""), "py") or "py"
-    sample_id = row[f["sample_id"]] if "sample_id" in f else santacoder_sample_id(language, row[f["name"]])
-    return Sample(benchmark=bench.name, sample_id=str(sample_id), index=index, prefix=row[f["prefix"]],
-                  suffix=row[f["suffix"]], canonical=row[f["canonical"]], test=row[f["test"]],
-                  entry_point=row.get(f.get("entry_point", ""), "") or "", language=language,
-                  task_type=bench.task_type)
-
-
 @functools.lru_cache(maxsize=None)
 def load_benchmark(name: str) -> BenchmarkData:
     bench = get_benchmark(name)
-    path = DATA_DIR / bench.data_file
+    path = DATA_DIR / bench.data_file      # an absolute data_file (a kind of your own) replaces DATA_DIR
     if not path.is_file():
         raise InfillUsageError(f"benchmark data file {path} is missing: reinstall infill-bench or restore it with git")
     rows = _read_rows(path)
@@ -95,7 +50,8 @@ def load_benchmark(name: str) -> BenchmarkData:
                                f"the file is damaged or not the shipped one; restore it (git checkout -- {path}) "
                                f"or reinstall infill-bench")
     try:
-        samples = tuple(_to_sample(bench, i, r) for i, r in enumerate(rows))
+        kind = kind_of(name)
+        samples = tuple(kind.to_sample(bench, i, r) for i, r in enumerate(rows))
     except KeyError as exc:
         raise InfillUsageError(f"benchmark {name}: {path} has rows without the field {exc.args[0]!r}: the file is "
                                f"not the shipped one; restore it (git checkout -- {path}) or reinstall "

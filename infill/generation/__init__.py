@@ -1,1 +1,3 @@
-"""Generation backends: one small interface per family (autoregressive FIM in `ar`, masked diffusion next)."""
+"""Generation: the backends (`backends`: autoregressive FIM in `ar_backend`/`ar`, masked diffusion in
+`diffusion_backend`/`diffusion`), model loading and the shared pool, sampling, length policies, post-processing,
+the generation cache and out-of-memory halving."""

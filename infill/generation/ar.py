@@ -12,7 +12,7 @@ import torch
 
 from infill.generation.memory import run_halving_on_out_of_memory
 from infill.generation.sampling import SamplingSettings, choose_tokens, row_generators
-from infill.prompts import PromptFormat
+from infill.models.prompt_formats import PromptFormat
 
 
 @dataclass(frozen=True)

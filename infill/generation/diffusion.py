@@ -1,6 +1,6 @@
 """Masked-diffusion infilling (Open-dCoder's sampler), exact and fast.
 
-Canvas: prefix ids + mask x length + suffix ids (`infill.prompts.DiffusionCanvas`). Each step runs the model with
+Canvas: prefix ids + mask x length + suffix ids (`infill.models.prompt_formats.DiffusionCanvas`). Each step runs the model with
 bidirectional attention, shifts the logits right by one (row j predicts token j: the hidden state at j - 1
 predicts token j, as Open-dCoder was trained), samples tokens and confidences, and unmasks by the algorithm.
 
@@ -33,13 +33,11 @@ from dataclasses import dataclass
 
 import torch
 
-from infill.generation.diffusion_settings import DiffusionSettings
+from infill.config.settings import ALGORITHMS, DiffusionSettings
 from infill.generation.memory import run_halving_on_out_of_memory
 from infill.generation.sampling import filtered_probabilities
-from infill.prompts import DIFFUSION_CANVAS, DiffusionCanvas
+from infill.models.prompt_formats import DIFFUSION_CANVAS, DiffusionCanvas
 
-ALGORITHMS = ("p2", "p2_remask", "maskgit_plus", "topk_margin", "entropy", "origin")
-SAMPLER_VERSION = "mdm-v1"
 
 
 @dataclass(frozen=True)

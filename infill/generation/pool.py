@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 
 from infill.models.registry import ModelSpec
 
-POOL_MODES = ("together", "sequential")
-
 
 def weight_bytes(model) -> int:
     """Bytes of parameters and buffers: what a loaded model costs before activations and caches."""
@@ -45,10 +43,6 @@ class ModelPool:
             self.loads += 1
             self.peak_bytes = max(self.peak_bytes, sum(self.sizes[n] for n in self.loaded))
         return self.loaded[spec.name]
-
-    def peek(self, name: str):
-        """The loaded model if it is in memory now, else None (for provenance: never loads)."""
-        return self.loaded.get(name)
 
     def release_all(self) -> None:
         if not self.loaded:

@@ -1,4 +1,4 @@
-"""Sandboxed execution grader for HumanEval-Infilling programs.
+"""Sandboxed execution of Python programs (HumanEval-Infilling's assembled programs).
 
 A :class:`SandboxPool` keeps a few warm workers (``sandbox_worker.py``), each started
 once inside its own bubblewrap sandbox (no network, a minimal read-only filesystem
@@ -58,11 +58,6 @@ class SandboxConfig:
     max_file_mb: int = 16
     workers: int = 0  # 0 -> os.cpu_count()
     isolation: str = "auto"  # "auto" (bwrap if usable else rlimits), "bwrap", "rlimits"
-
-
-def humaneval_program(prompt: str, completion: str, suffix: str, test: str, entry_point: str) -> str:
-    """The reference assembly rule, verbatim."""
-    return prompt + completion + suffix + "\n" + test + "\n" + f"check({entry_point})"
 
 
 class _WorkerDied(Exception):

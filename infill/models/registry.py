@@ -1,7 +1,9 @@
-"""The model registry: one entry per model. Adding a model is one `ModelSpec(...)` line.
+"""The model registry: one entry per model. Adding a model is one `ModelSpec(...)` entry (`register_model`), plus at
+most one prompt format (infill.models.prompt_formats.register_prompt_format) when its FIM format is new.
 
-`source` is a Hugging Face id or a directory inside this package (the shipped tiny models). Loading (local
-directory, Hugging Face cache, hub) and the backends live in the generation modules; this file is data.
+`source` is a Hugging Face id or a directory (the shipped tiny models live inside this package). `backend` names
+the generation backend that runs it (infill.generation.backends: "ar-fim" or "diffusion"). Loading and the backends
+live in infill.generation; this file is data.
 """
 
 from __future__ import annotations
@@ -9,17 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from infill.errors import InfillUsageError
-
 TINY_DIR = Path(__file__).parent / "tiny"
+BACKEND_NAMES = ("ar-fim", "diffusion")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     source: str                  # HF id, or a path for shipped models
-    family: str                  # "ar-fim" or "diffusion"
-    prompt_format: str           # a name in infill.prompts.PROMPT_FORMATS, or "diffusion-canvas"
+    backend: str                 # one of BACKEND_NAMES: the model's architecture as far as generation is concerned
+    prompt_format: str           # a name in infill.models.prompt_formats.PROMPT_FORMATS, or "diffusion-canvas"
     dtype: str = "bfloat16"      # default on GPU; CPU runs use float32
     revision: str = "main"
     smoke: bool = False          # a shipped tiny model: scores are near zero by design
@@ -40,8 +41,10 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
 ]}
 
 
-def get_model(name: str) -> ModelSpec:
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise InfillUsageError(f"unknown model {name!r}: choose from {', '.join(MODELS)}") from None
+def register_model(spec: ModelSpec) -> ModelSpec:
+    if spec.backend not in BACKEND_NAMES:
+        raise ValueError(f"model {spec.name}: unknown backend {spec.backend!r}; choose from {', '.join(BACKEND_NAMES)}")
+    if MODELS.get(spec.name, spec) != spec:
+        raise ValueError(f"model {spec.name!r} is registered twice")
+    MODELS[spec.name] = spec
+    return spec

@@ -1,0 +1,53 @@
+"""Named profiles: which live models run by default, their length policies and perplexity ensembles. Each benchmark
+kind carries its own generation settings per profile (infill.benchmarks.kind.BenchmarkKind.settings).
+
+- `paper` reproduces the published setups (see shared docs/evaluation-rules.md). It needs the real weights and is
+  the default on a GPU.
+- `tiny` runs the shipped smoke models on CPU: scores near zero by design. The default without a GPU.
+The default run adds the profile's perplexity ensembles (each strategy a row `NAME/STRATEGY`). Diffusion models run
+under every length policy of the profile (oracle beside a non-oracle one), each reported as its own row
+`MODEL/POLICY`. Command-line settings (`--infill-temperature` ...) override the profile for every kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infill.errors import InfillUsageError
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    models: tuple[str, ...]
+    length_policies: tuple[str, ...] = ("oracle", "confidence")             # diffusion: oracle beside non-oracle
+    description: str = ""
+    # Perplexity ensembles of the default run (NAME=MEMBER+MEMBER), the scorer(s) that rank their candidates and
+    # the strategies reported as rows. `recorded-ensemble` combines two of the shipped real recordings.
+    ensembles: tuple[str, ...] = ()
+    ensemble_scorer: str = "ar_plain:qwen2.5-coder-1.5b"
+    ensemble_strategies: tuple[str, ...] = ("lowest-perplexity", "calibrated", "routed")
+    score_context_lines: tuple[int, int] | None = None      # AR scorers: (prefix, suffix) lines kept; None: all
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in [
+    Profile("paper", ("open-dcoder-0.5b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "deepseek-coder-1.3b-base",
+                      "starcoder2-3b"),
+            description="published setups; real weights, GPU recommended",
+            ensembles=("ensemble=open-dcoder-0.5b/oracle+qwen2.5-coder-1.5b",
+                       "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
+            ensemble_scorer="ar_plain:qwen2.5-coder-1.5b"),
+    Profile("tiny", ("tiny-qwen2-fim", "tiny-qwen2-diffusion"),
+            length_policies=("oracle", "confidence:6,12"),
+            description="the shipped smoke models on CPU: scores near zero by design",
+            ensembles=("ensemble=tiny-qwen2-diffusion/oracle+tiny-qwen2-fim",
+                       "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
+            ensemble_scorer="ar_plain:tiny-qwen2-fim", score_context_lines=(24, 8)),
+]}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise InfillUsageError(f"unknown profile {name!r}: choose from {', '.join(PROFILES)}") from None

@@ -1,0 +1,69 @@
+"""Grade a completion by running a Python program in the sandbox: the program assembled by the benchmark kind's rule
+passes when it runs to completion (infill.grading.execution).
+
+Execution is the slow part, so `prefetch` submits every program of a group to the sandbox pool at once and `grade`
+then waits only for its own. A program already run in this process, or kept in the verdict cache from an earlier
+run, is not run again.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Callable
+
+from infill.benchmarks.sample import Sample
+from infill.grading.execution import (
+    EXECUTION_RULE_VERSION,
+    SANDBOX_ERROR,
+    TIMEOUT,
+    ExecutionResult,
+)
+from infill.grading.tools import GradingTools
+from infill.grading.verdict import PASSED, Verdict
+
+
+class ProgramGrader:
+    def __init__(self, tools: GradingTools, assemble: Callable[[Sample, str], str]):
+        self.tools, self.assemble = tools, assemble
+        self._pending: dict[str, Future] = {}
+        # Programs already run: an ensemble grades its members' candidates, and the members' own tests then read
+        # the same verdict instead of running the program again.
+        self._finished: dict[str, ExecutionResult] = {}
+
+    def rules(self) -> dict:
+        config = self.tools.sandbox_config
+        return {"execution": EXECUTION_RULE_VERSION, "timeout_s": config.timeout_s, "memory_mb": config.memory_mb}
+
+    def prefetch(self, pairs: list[tuple[Sample, str]]) -> None:
+        """Start executing every program of `pairs` now; `grade` later waits for each."""
+        for sample, completion in pairs:
+            program = self.assemble(sample, completion)
+            if program not in self._pending and self._known(program) is None:
+                self._pending[program] = self.tools.pool.submit(program)
+
+    def grade(self, sample: Sample, completion: str) -> Verdict:
+        program = self.assemble(sample, completion)
+        result = self._known(program)
+        if result is None:
+            future = self._pending.pop(program, None) or self.tools.pool.submit(program)
+            result = future.result()
+            if result.status != SANDBOX_ERROR:          # an infrastructure fault is retried, never remembered
+                self._finished[program] = result
+                if self.tools.verdicts and result.status != TIMEOUT:  # a timeout depends on the machine's load
+                    self.tools.verdicts.put(program, result)
+        return Verdict(result.status == PASSED, result.status, result.detail,
+                       {"isolation": self.tools.pool.isolation}, result.duration_s)
+
+    def _known(self, program: str) -> ExecutionResult | None:
+        """The verdict of a program run before, in this process or (from the verdict cache) in an earlier run."""
+        result = self._finished.get(program)
+        if result is None and self.tools.verdicts is not None:
+            result = self.tools.verdicts.get(program)
+            if result is not None:
+                self._finished[program] = result
+        return result
+
+    def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()

@@ -1,0 +1,56 @@
+"""Grading for a run: each selected benchmark kind's grader, built from the shared tools, behind one call."""
+
+from __future__ import annotations
+
+from infill.benchmarks import kind_of
+from infill.benchmarks.sample import Sample
+from infill.grading.tools import GradingTools
+from infill.grading.verdict import Verdict, missing_verdict
+
+
+class GradingService:
+    def __init__(self, tools: GradingTools, benchmarks: list[str]):
+        self.tools = tools
+        self.graders: dict[str, object] = {}           # kind name -> its grader, in the selection's order
+        for benchmark in benchmarks:
+            kind = kind_of(benchmark)
+            if kind.name not in self.graders:
+                self.graders[kind.name] = kind.grader(tools)
+
+    def _grader(self, sample: Sample):
+        kind = kind_of(sample.benchmark)
+        if kind.name not in self.graders:          # a benchmark outside the selection (a test driving it directly)
+            self.graders[kind.name] = kind.grader(self.tools)
+        return self.graders[kind.name]
+
+    def prefetch(self, pairs: list[tuple[Sample, str | None]]) -> None:
+        """Start the slow part (sandboxed execution) of every pair with a completion now."""
+        by_grader: dict[int, tuple[object, list]] = {}
+        for sample, completion in pairs:
+            if completion is not None:
+                grader = self._grader(sample)
+                by_grader.setdefault(id(grader), (grader, []))[1].append((sample, completion))
+        for grader, chosen in by_grader.values():
+            grader.prefetch(chosen)
+
+    def grade(self, sample: Sample, completion: str | None) -> Verdict:
+        if completion is None:
+            return missing_verdict()
+        return self._grader(sample).grade(sample, completion)
+
+    def grade_many(self, pairs: list[tuple[Sample, str | None]]) -> list[Verdict]:
+        """Verdicts for many pairs (started together in the sandbox, memoised by program)."""
+        self.prefetch(pairs)
+        return [self.grade(sample, completion) for sample, completion in pairs]
+
+    def rules(self) -> dict:
+        """The rule versions that decided the scores of the selected kinds, for the report."""
+        merged: dict = {}
+        for grader in self.graders.values():
+            merged.update(grader.rules())
+        return merged
+
+    def close(self) -> None:
+        for grader in self.graders.values():
+            grader.close()
+        self.tools.close()

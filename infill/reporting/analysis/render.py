@@ -1,0 +1,147 @@
+"""The "## Analyses" section of report.md, rendered from the JSON-able analyses (the same numbers as
+summary.json's `analyses`, so the two can never disagree)."""
+
+from __future__ import annotations
+
+from infill.common.formatting import percent
+
+
+def ci(entry: dict) -> str:
+    low, high = entry["ci95"]
+    return f"{percent(entry['rate'])} [{percent(low)}, {percent(high)}]"
+
+
+def pvalue(value) -> str:
+    if value is None:
+        return "n/a"
+    # McNemar's exact p underflows a float below ~1e-308 (thousands of one-sided discordant samples)
+    return "< 1e-300" if value == 0 else f"{value:.3g}"
+
+
+def number(value, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def _table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> list[str]:
+    align = align or ["---"] * len(header)
+    return ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|",
+            *["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows], ""]
+
+
+def _images(plots: list[dict]) -> list[str]:
+    return [f"![{p['title']}]({p['file']})" for p in plots] + ([""] if plots else [])
+
+
+def render_models(multi: dict) -> list[str]:
+    if not multi["models"]:
+        return ["No models to compare.", ""]
+    per_model = ", ".join(f"{m} {n}" for m, n in multi["samples_per_model"].items())
+    lines = [f"Models compared on the **{multi['shared_samples']}** samples all of them were graded on "
+             f"(graded per model: {per_model})" +
+             (f"; excluded: {', '.join(multi['excluded'])}" if multi["excluded"] else "") + ".", ""]
+    oracle_rows = multi.get("oracle_rows", [])
+    lines += _table(["model", "passed (shared)", "pass rate [95% CI]", "solved only by this model"],
+                    [[f"{m} (ORACLE row)" if m in oracle_rows else m, multi["per_model"][m]["shared_samples"]["passed"],
+                      ci(multi["per_model"][m]["shared_samples"]), multi["solved_only_by"].get(m, "n/a")]
+                     for m in multi["models"]], ["---", "---:", "---", "---:"])
+    oracle, best = multi["oracle"], multi["best_single"]
+    lines += [f"- **ORACLE best-of-N** (a sample counts if any model is correct; it reads the verdicts, so it is "
+              f"an upper bound, not a system): {oracle['passed']}/{oracle['n']} = {ci(oracle)}" +
+              (f"; ORACLE rows left out of it: {', '.join(oracle_rows)}." if oracle_rows else "."),
+              f"- Best single row (a model, or an ensemble that is not an oracle): "
+              f"{', '.join(best['models']) or 'n/a'} ({best['passed']}, {percent(best['rate'])}); "
+              f"oracle gain over it: +{multi['oracle_gain']['samples']} samples "
+              f"(+{percent(multi['oracle_gain']['rate'])}). "
+              f"Solved by no model: {multi['solved_by_none']}.", ""]
+    if multi["pairs"]:
+        lines += ["Pairwise error overlap on the shared samples, with McNemar's exact test (two-sided binomial on "
+                  "the discordant samples):", ""]
+        lines += _table(["A", "B", "both right", "only A wrong", "only B wrong", "both wrong", "McNemar p"],
+                        [[p["a"], p["b"], p["both_right"], p["only_a_wrong"], p["only_b_wrong"], p["both_wrong"],
+                          pvalue(p["mcnemar_p"])] for p in multi["pairs"]],
+                        ["---", "---", "---:", "---:", "---:", "---:", "---:"])
+    return lines
+
+
+def render_ensemble(name: str, ens: dict, plots: list[dict]) -> list[str]:
+    scorer = ens.get("scorer") or "n/a"
+    lines = [f"#### Ensemble `{name}`", "",
+             f"Members {', '.join(f'`{m}`' for m in ens['members'])}; scorer `{scorer}` "
+             f"({ens.get('scorer_version') or 'n/a'}); strategy rules {ens.get('strategy_version') or 'n/a'}; "
+             f"{ens['n']} samples.", ""]
+    member_rows = []
+    for member, info in ens["per_member"].items():
+        ppl, predict = info["perplexity"], info["predicts_correctness"]
+        r, auc = predict["pearson_log_perplexity"], predict["roc_auc_neg_perplexity"]
+        member_rows.append([
+            member, ci(info["candidates"]), f"{number(ppl['mean'])} / {number(ppl['median'])}", ppl["inf"],
+            f"{number(ppl['correct']['median'])} / {number(ppl['incorrect']['median'])}",
+            f"{number(r['r'])} (p {pvalue(r['p_value'])}, n {r['n']})",
+            f"{number(auc['auc'])} [{number(auc['low'])}, {number(auc['high'])}]"])
+    lines += ["Per member: does lower perplexity predict a correct candidate? Pearson r is between log(perplexity) "
+              "and correctness (1/0) over finite perplexities (negative = lower perplexity goes with correct); "
+              "ROC-AUC scores candidates by -perplexity (unscorable lowest; 0.5 = chance), with a 95% percentile "
+              "bootstrap interval.", ""]
+    lines += _table(["member", "candidate pass rate [95% CI]", "perplexity mean / median", "unscorable",
+                     "median ppl correct / incorrect", "Pearson r (log ppl)", "ROC-AUC [95% CI]"], member_rows,
+                    ["---", "---", "---:", "---:", "---:", "---", "---"])
+    lines += ["Strategies, each computed from the correctness of the candidate it would keep:", ""]
+    lines += _table(["strategy", "passed", "pass rate [95% CI]"],
+                    [[("**" + s["label"] + "**") if s["oracle"] else s["label"], f"{s['passed']}/{s['n']}", ci(s)]
+                     for s in ens["strategies"]], ["---", "---:", "---"])
+    comp = ens["complementarity"]
+    lines += [f"- Solved by at least one member (ORACLE best-of-{len(ens['members'])}): {comp['solved_by_any']}/"
+              f"{comp['n']}; only by: " + ", ".join(f"{m} {k}" for m, k in comp["solved_only_by"].items()) +
+              f"; oracle gain over the best member: +{comp['oracle_gain']['samples']} samples "
+              f"(+{percent(comp['oracle_gain']['rate'])}).", ""]
+    if ens["member_pairs"]:
+        lines += _table(["member A", "member B", "both right", "only A wrong", "only B wrong", "both wrong",
+                         "McNemar p"],
+                        [[p["a"], p["b"], p["both_right"], p["only_a_wrong"], p["only_b_wrong"], p["both_wrong"],
+                          pvalue(p["mcnemar_p"])] for p in ens["member_pairs"]],
+                        ["---", "---", "---:", "---:", "---:", "---:", "---:"])
+    row_lines, task_lines = [], []
+    for model, row in ens["rows"].items():
+        label = f"{model} (ORACLE)" if row["oracle"] else model
+        selected = ", ".join(f"{m} {percent(s['share'])}" for m, s in row["selection"]["overall"].items())
+        when_chosen = ", ".join(f"{m} {w['correct']}/{w['chosen']}" for m, w in row["winner_correct"].items())
+        versus = "; ".join(f"{m}: +{v['ensemble_solves_member_fails']} / -{v['member_solves_ensemble_fails']} "
+                           f"(p {pvalue(v['mcnemar_p'])})" for m, v in row["vs_members"].items())
+        row_lines.append([label, f"{row['passed']}/{row['n']} = {ci(row)}", selected, when_chosen, versus])
+        for task, info in row["selection"]["by_task_type"].items():
+            task_lines.append([label, task, info["n"],
+                               ", ".join(f"{m} {percent(s['share'])}" for m, s in info["members"].items())])
+    lines += ["Per ensemble row: which member's completion was kept, how often the kept one was correct, and the "
+              "row against each member (+ solved by the row but not the member / - the reverse, McNemar exact p):",
+              ""]
+    lines += _table(["row", "pass rate [95% CI]", "kept from", "correct when kept", "vs each member"], row_lines)
+    lines += _table(["row", "task type", "n", "kept from"], task_lines, ["---", "---", "---:", "---"])
+    mismatched = {m: r["verdict_mismatches"] for m, r in ens["rows"].items() if r["verdict_mismatches"]}
+    if mismatched:
+        lines += ["> Warning: the row's verdict differs from its kept candidate's verdict on "
+                  + ", ".join(f"{m}: {k} samples" for m, k in mismatched.items()) + ".", ""]
+    return lines + _images(plots)
+
+
+def render_analyses(analyses: dict | None) -> list[str]:
+    if not analyses:
+        return []
+    lines = ["## Analyses", ""]
+    if analyses.get("error"):
+        return lines + [f"> The analyses could not be computed ({analyses['error']}); the results above stand.", ""]
+    rules = analyses["rules"]
+    lines += [f"Analyses `{analyses['version']}`: {rules['summary']}", ""]
+    plots = analyses.get("plots", [])
+    for benchmark, info in analyses["benchmarks"].items():
+        lines += [f"### {benchmark}", ""]
+        lines += render_models(info["models"])
+        lines += _images([p for p in plots if p["benchmark"] == benchmark and p["kind"] == "pass-rates"])
+        for name, ens in info["ensembles"].items():
+            lines += render_ensemble(name, ens, [p for p in plots if p["benchmark"] == benchmark
+                                                 and p.get("ensemble") == name])
+    if analyses.get("errors"):
+        lines += ["> Some analysis files could not be written: " + "; ".join(analyses["errors"]), ""]
+    if analyses.get("ensemble_files"):
+        lines += ["Per-sample ensemble files (published fields plus verdicts): " +
+                  ", ".join(f"[{f}]({f})" for f in analyses["ensemble_files"]), ""]
+    return lines

@@ -1,0 +1,94 @@
+"""Comparing a run with the baseline, row by row: paired on the samples both graded when both have samples.jsonl,
+unpaired otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infill.common.statistics import (
+    mcnemar_exact,
+    paired_interval,
+    two_proportion_p,
+    unpaired_interval,
+)
+from infill.reporting.compare.runs import Run, check_like_with_like
+
+ALPHA = 0.05
+
+
+def sample_outcome(record: dict, metric: str) -> bool | None:
+    """Did the sample pass under this metric? None when the record does not say (an older or foreign record)."""
+    if metric == "pass@1":
+        return bool(record["correct"]) if "correct" in record else None
+    return bool(record[metric]) if metric in record else None
+
+
+@dataclass
+class Row:
+    key: tuple[str, str, str]
+    base: dict
+    run: dict
+    delta: float
+    interval: tuple[float, float]
+    p_value: float
+    paired_n: int | None                # samples both runs graded; None: unpaired
+    regressions: list[str]              # sample ids: passed in the baseline, failed in the run
+    fixes: list[str]
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < self.alpha and self.delta != 0
+
+    @property
+    def verdict(self) -> str:
+        if not self.significant:
+            return "not significant"
+        return "**significantly worse**" if self.delta < 0 else "**significantly better**"
+
+
+def compare_row(key, base: Run, run: Run, alpha: float) -> Row:
+    a, b = base.results[key], run.results[key]
+    pair = key[:2]
+    base_samples = (base.samples or {}).get(pair, {})
+    run_samples = (run.samples or {}).get(pair, {})
+    common = [s for s in base_samples if s in run_samples]
+    outcomes = [(sample_outcome(base_samples[s], key[2]), sample_outcome(run_samples[s], key[2])) for s in common]
+    if common and all(x is not None and y is not None for x, y in outcomes):
+        regressions = [s for s, (x, y) in zip(common, outcomes) if x and not y]
+        fixes = [s for s, (x, y) in zip(common, outcomes) if y and not x]
+        both = sum(x and y for x, y in outcomes)
+        neither = len(common) - both - len(regressions) - len(fixes)
+        delta = (len(fixes) - len(regressions)) / len(common)
+        return Row(key, a, b, delta, paired_interval(both, len(fixes), len(regressions), neither),
+                   mcnemar_exact(len(regressions), len(fixes)), len(common), regressions, fixes, alpha)
+    if not a["n"] or not b["n"]:
+        return Row(key, a, b, 0.0, (0.0, 0.0), 1.0, None, [], [], alpha)
+    delta = b["passed"] / b["n"] - a["passed"] / a["n"]
+    return Row(key, a, b, delta, unpaired_interval(a["passed"], a["n"], b["passed"], b["n"]),
+               two_proportion_p(a["passed"], a["n"], b["passed"], b["n"]), None, [], [], alpha)
+
+
+@dataclass
+class Comparison:
+    base: Run
+    run: Run
+    rows: list[Row]
+    only_base: list[tuple[str, str, str]]
+    only_run: list[tuple[str, str, str]]
+
+    @property
+    def drops(self) -> list[Row]:
+        return [r for r in self.rows if r.significant and r.delta < 0]
+
+    @property
+    def gains(self) -> list[Row]:
+        return [r for r in self.rows if r.significant and r.delta > 0]
+
+
+def compare(base: Run, run: Run, alpha: float = ALPHA) -> Comparison:
+    check_like_with_like(base, run)
+    shared = [k for k in base.results if k in run.results]
+    return Comparison(base, run, [compare_row(k, base, run, alpha) for k in shared],
+                      [k for k in base.results if k not in run.results],
+                      [k for k in run.results if k not in base.results])

@@ -1,0 +1,5 @@
+import sys
+
+from infill.reporting.merge.cli import main
+
+sys.exit(main())

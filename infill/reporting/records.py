@@ -1,0 +1,26 @@
+"""Per-sample records: what each case sends to the controller. A record is a flat JSON-able dict so that it travels
+through pytest's `user_properties`, including across pytest-xdist workers, unchanged."""
+
+from __future__ import annotations
+
+from infill.benchmarks import BENCHMARKS
+from infill.benchmarks.sample import Sample
+from infill.grading.verdict import Verdict
+
+RECORD_PROPERTY = "infill_record"
+
+
+def make_record(model: str, source_kind: str, sample: Sample, data_sha256: str, completion: str | None,
+                verdict: Verdict) -> dict:
+    bench = BENCHMARKS[sample.benchmark]
+    return {
+        "benchmark": sample.benchmark, "benchmark_version": bench.version, "data_sha256": data_sha256,
+        "model": model, "source": source_kind, "sample_id": sample.sample_id, "index": sample.index,
+        "task_type": sample.task_type, "completion": completion, "correct": verdict.correct,
+        "status": verdict.status, "detail": verdict.detail, **verdict.metrics,
+        "grade_seconds": round(verdict.grade_seconds, 6),
+    }
+
+
+def record_key(record: dict) -> tuple:
+    return record["benchmark"], record["model"], record["index"]

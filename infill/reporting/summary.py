@@ -1,0 +1,49 @@
+"""summary.json's `results`: the records aggregated per (benchmark, model, metric), with the metrics each benchmark
+kind declares."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from infill.benchmarks import BENCHMARKS, kind_of
+from infill.common.statistics import wilson_interval
+
+COUNTED_STATUSES = ("timeout", "memory", "missing", "sandbox_error")
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One entry per (benchmark, model, metric), in a stable order.
+
+    The headline counts every selected sample: missing completions, timeouts and sandbox errors are not correct.
+    `n` is the number of samples graded in this run, `dataset_size` the benchmark's full size."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for record in records:
+        groups[(record["benchmark"], record["model"])].append(record)
+    order = {name: i for i, name in enumerate(BENCHMARKS)}
+    results = []
+    for (benchmark, model), rows in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        results += benchmark_results(benchmark, model, rows)
+    return results
+
+
+def benchmark_results(benchmark: str, model: str, rows: list[dict]) -> list[dict]:
+    bench, kind, n = BENCHMARKS[benchmark], kind_of(benchmark), len(rows)
+    common = {"benchmark": benchmark, "benchmark_version": bench.version, "model": model,
+              "source": rows[0]["source"], "n": n, "dataset_size": bench.size, "data_sha256": rows[0]["data_sha256"],
+              **{status: sum(r["status"] == status for r in rows) for status in COUNTED_STATUSES}}
+    results = []
+    for metric in kind.metrics:
+        passed = sum(bool(r["correct"]) for r in rows) if metric == "pass@1" else sum(bool(r.get(metric)) for r in rows)
+        low, high = wilson_interval(passed, n)
+        entry = {**common, "metric": metric, "value": passed / n if n else 0.0, "passed": passed,
+                 "ci95": [round(low, 6), round(high, 6)]}
+        for mean in kind.mean_metrics:
+            entry[mean] = round(sum(r.get(mean, 0.0) for r in rows) / n, 6)
+        results.append(entry)
+    return results
+
+
+def isolation_summary(records: list[dict]) -> str:
+    """The report's isolation rule: every sandbox isolation the records were graded under."""
+    isolation = sorted({r["isolation"] for r in records if r.get("isolation")})
+    return "; ".join(isolation) or "not used (no program was run)"

@@ -1,0 +1,123 @@
+"""One benchmark run, built once (infill.run.build): its sources, the benchmarks and samples it selects, and the data
+path of one sample: prepare the sample's group, take its completion, grade it, record it.
+
+The pytest plugin maps cases onto `plan` and `evaluate`; scripts and tests can drive a run without pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infill.benchmarks import kind_of, load_benchmark
+from infill.benchmarks.sample import Sample
+from infill.generation.pool import ModelPool
+from infill.grading.service import GradingService
+from infill.grading.verdict import Verdict
+from infill.reporting.records import make_record
+from infill.run.shard import Shard
+from infill.sources.base import CompletionSource
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case: a model's completion for one sample."""
+    model: str
+    benchmark: str
+    index: int
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    sample: Sample
+    completion: str | None
+    verdict: Verdict
+    record: dict
+
+
+class BenchmarkRun:
+    def __init__(self, sources: dict[str, CompletionSource], benchmarks: list[str], explicit_benchmarks: bool,
+                 grading: GradingService, pool: ModelPool, limit: int | None = None, shard: Shard | None = None,
+                 notes: list[str] | None = None, profile: str = "tiny"):
+        self.sources, self.benchmarks, self.explicit_benchmarks = sources, benchmarks, explicit_benchmarks
+        self.grading, self.pool, self.limit, self.shard = grading, pool, limit, shard
+        self.notes, self.profile = list(notes or []), profile
+        self.selected: dict[tuple[str, str], list[int]] = {}    # (model, benchmark) -> indices left after -k
+        self.prepared: set[tuple[str, str]] = set()
+        self.groups = worker_groups(sources)
+
+    # ---- what runs ----
+    def samples(self, benchmark: str) -> tuple[Sample, ...]:
+        samples = load_benchmark(benchmark).samples
+        samples = samples[: self.limit] if self.limit else samples
+        # the shard splits what the limit left, for every model alike (ensembles and their members included)
+        return tuple(s for s in samples if self.shard.holds(benchmark, s.sample_id)) if self.shard else samples
+
+    def plan(self, kind: str) -> list[tuple[str, str, tuple[Sample, ...]]]:
+        """(model, benchmark, samples) for one benchmark kind. A replayed model is graded on the benchmarks its
+        files cover, and on every explicitly requested benchmark (where its tasks count as missing)."""
+        return [(model, benchmark, self.samples(benchmark)) for model, source in self.sources.items()
+                for benchmark in self.benchmarks if kind_of(benchmark).name == kind
+                and (source.covers(benchmark) or self.explicit_benchmarks)]
+
+    def select(self, cases: list[Case]) -> None:
+        """The cases this process will run (what -k and the shard left): groups prepare only these."""
+        self.selected = {}
+        for case in cases:
+            self.selected.setdefault((case.model, case.benchmark), []).append(case.index)
+
+    def selected_samples(self, model: str, benchmark: str) -> list[Sample]:
+        data = load_benchmark(benchmark)
+        chosen = [data.samples[i] for i in self.selected.get((model, benchmark), [])]
+        return chosen or list(self.samples(benchmark))
+
+    # ---- the data path of one sample ----
+    def evaluate(self, case: Case) -> CaseOutcome:
+        data = load_benchmark(case.benchmark)
+        sample, source = data.samples[case.index], self.sources[case.model]
+        self.prepare(case.model, case.benchmark)
+        completion = source.completion(sample)
+        verdict = self.grading.grade(sample, completion)
+        record = make_record(case.model, source.kind, sample, data.sha256, completion, verdict)
+        record.update(source.record_extras(sample))
+        return CaseOutcome(sample, completion, verdict, record)
+
+    def prepare(self, model: str, benchmark: str) -> None:
+        """The first case of a (model, benchmark) group readies the whole group: the source generates (or scores)
+        its selected samples in batches; a source that needs verdicts gets them (an explicit grading stage); then
+        every program of the group starts in the sandbox, so execution runs while pytest walks the cases."""
+        if (model, benchmark) in self.prepared:
+            return
+        self.prepared.add((model, benchmark))
+        source = self.sources[model]
+        wanted: dict[str, Sample] = {}
+        for row in (model, *source.shares_work_with):
+            for sample in self.selected_samples(row, benchmark):
+                wanted.setdefault(sample.sample_id, sample)
+        source.prepare(benchmark, list(wanted.values()))
+        pending = source.candidates_to_grade(benchmark)
+        if pending:
+            source.take_verdicts(benchmark, self.grading.grade_many(pending))
+        self.grading.prefetch([(s, source.completion(s)) for s in self.selected_samples(model, benchmark)])
+
+    def worker_group(self, model: str) -> str:
+        """Models that must share a worker: rows of one model (root name) and an ensemble with its members."""
+        return self.groups.get(model, model.split("/")[0])
+
+    def close(self) -> None:
+        self.grading.close()
+
+
+def worker_groups(sources: dict[str, CompletionSource]) -> dict[str, str]:
+    """Union-find over model root names, joining each ensemble with its members."""
+    parent: dict[str, str] = {}
+
+    def find(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+    for name, source in sources.items():
+        find(name.split("/")[0])
+        for member in source.members:
+            a, b = sorted([find(name.split("/")[0]), find(member.split("/")[0])])
+            parent[b] = a
+    return {name: find(name.split("/")[0]) for name in sources}

@@ -1,0 +1,111 @@
+"""A live model as a completion source: any generation backend (infill.generation.backends), batched, post-processed
+and cached.
+
+`prepare(benchmark, samples)` generates every sample not yet done, in the backend's batches, and appends each
+finished batch to the on-disk cache before the next starts; `completion` is then a dictionary read. A killed run
+resumes from the cache without regenerating finished batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from infill.benchmarks import BENCHMARKS, load_benchmark
+from infill.benchmarks.sample import Sample
+from infill.config.live_settings import LiveSettings
+from infill.generation.backends import GenerationBackend
+from infill.generation.cache import GenerationCache
+from infill.generation.length import LengthPolicy
+from infill.generation.loading import check_available
+from infill.generation.pool import ModelPool
+from infill.generation.postprocess import POSTPROCESS
+from infill.models.registry import ModelSpec
+from infill.run.progress import Progress
+from infill.sources.base import CompletionSource
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheOptions:
+    directory: object
+    enabled: bool = True
+    refresh: bool = False       # discard each benchmark's cached file once in this run
+
+
+class LiveSource(CompletionSource):
+    kind = "live"
+
+    def __init__(self, spec: ModelSpec, backend: GenerationBackend, settings: LiveSettings, pool: ModelPool,
+                 cache: CacheOptions, progress: Progress, length_policy: LengthPolicy | None = None):
+        self.spec, self.backend, self.settings, self.length_policy = spec, backend, settings, length_policy
+        self.model = f"{spec.name}/{length_policy.label}" if length_policy else spec.name
+        self.pool, self.cache_options, self.progress = pool, cache, progress
+        self.location = check_available(spec, pool.path_overrides.get(spec.name))   # fail before the run
+        self.identity: dict | None = None                          # weights, device, dtype once loaded
+        self.refreshed: set[str] = set()
+        self.completions: dict[str, dict[str, str]] = {}
+
+    def covers(self, benchmark: str) -> bool:
+        return True
+
+    def settings_for(self, benchmark: str):
+        return self.settings.for_benchmark(benchmark, self.spec.backend)
+
+    def completion(self, sample: Sample) -> str | None:
+        if sample.sample_id not in self.completions.get(sample.benchmark, {}):
+            self.prepare(sample.benchmark, [sample])
+        return self.completions[sample.benchmark].get(sample.sample_id)
+
+    def _load(self):
+        loaded = self.pool.get(self.spec)
+        self.identity = {"device": loaded.device, "dtype": loaded.dtype, "weights": loaded.weights_identity,
+                         "location": loaded.location}
+        return loaded
+
+    def cache_for(self, benchmark: str, refresh: bool = False) -> GenerationCache:
+        loaded, settings = self._load(), self.settings_for(benchmark)
+        components = {
+            "model": self.spec.name, "source": self.spec.source, "weights": loaded.weights_identity,
+            "dtype": loaded.dtype, "device_kind": loaded.device, **self.backend.describe(),
+            "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k != "batch_size"},
+            "postprocess": POSTPROCESS[settings.postprocess].version,
+            "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}", "data_sha256": load_benchmark(benchmark).sha256,
+        }
+        return GenerationCache(self.cache_options.directory, components, self.cache_options.enabled, refresh)
+
+    def prepare(self, benchmark: str, samples: list[Sample]) -> None:
+        have = self.completions.get(benchmark, {})
+        if benchmark in self.completions and all(s.sample_id in have for s in samples):
+            return
+        settings = self.settings_for(benchmark)
+        postprocess = POSTPROCESS[settings.postprocess]
+        cache = self.cache_for(benchmark, refresh=self.cache_options.refresh and benchmark not in self.refreshed)
+        self.refreshed.add(benchmark)
+        done = {**cache.load(), **have}
+        todo = [s for s in samples if s.sample_id not in done]
+        total, started, batches = len(done) + len(todo), time.perf_counter(), 0
+        try:
+            for batch, raw in self.backend.generate(self._load(), todo, settings) if todo else ():
+                finished = {s.sample_id: postprocess.apply(text) for s, text in zip(batch, raw)}
+                cache.append(finished)                  # durable before the next batch starts
+                done.update(finished)
+                batches += 1
+                self.progress.update(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
+                                     f"({time.perf_counter() - started:.0f} s)")
+        except RuntimeError as error:                   # torch.cuda.OutOfMemoryError is a RuntimeError
+            from infill.generation.memory import out_of_memory_error
+            usage = out_of_memory_error(error, f"model {self.model} ran out of memory generating {benchmark}",
+                                        len(done), total, "completions", cache.enabled,
+                                        f" (--infill-batch-size {settings.batch_size}, halved on each out-of-memory)")
+            if usage is None:
+                raise
+            raise usage from None
+        self.completions[benchmark] = done
+
+    def provenance(self) -> dict:
+        info = {"model": self.model, "kind": self.kind, "registry_source": self.spec.source,
+                "model_backend": self.spec.backend, "prompt_format": self.spec.prompt_format, "smoke": self.spec.smoke,
+                "settings": self.settings.per_kind(self.spec.backend), **self.backend.provenance()}
+        if self.identity is not None:
+            info.update(self.identity)
+        return info

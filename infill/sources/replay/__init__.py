@@ -1,0 +1,1 @@
+"""Replay: grade generations recorded elsewhere (files.py reads and checks the formats; source.py serves them)."""
