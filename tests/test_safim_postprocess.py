@@ -3,14 +3,16 @@ transcription of SAFIM's own code, and what each returns for the ground truth of
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from infill.benchmarks.safim import (POST_PROCESSORS, EmptyHoleDoesNotParse, apply_post_processors,
                                      get_post_processor, truncate_api_call, truncate_control,
                                      truncate_line_until_block, truncate_to_first_line)
-from infill.benchmarks.safim.grammars import parse
+from infill.benchmarks.safim.grammars import BINDING_RANGE, PINNED_GRAMMARS, parse, unpinned_grammars
 from infill.benchmarks.safim.syntax_tree import error_count
 from infill.errors import InfillUsageError
 from tests import safim_reference as reference
@@ -27,13 +29,14 @@ BLOCK_CASES = {
             "    return 0;\n}\n",
             "int x = i * 2;\n        cout << x << endl;\n    }\n    return 0;\n}\n\nint helper() { return 1; }\n",
             "int x = i * 2;\n        cout << x << endl;\n"),
-    "java": ("public class Main {\n    public static void main(String[] args) {\n        for (int i = 0; i < 3; i++) {\n"
-             "            {{completion}}\n        }\n    }\n}\n",
+    "java": ("public class Main {\n    public static void main(String[] args) {\n"
+             "        for (int i = 0; i < 3; i++) {\n            {{completion}}\n        }\n    }\n}\n",
              "int x = i * 2;\n            System.out.println(x);\n        }\n    }\n}\n",
              "int x = i * 2;\n            System.out.println(x);\n"),
-    "csharp": ("class Program {\n    static void Main() {\n        for (int i = 0; i < 3; i++) {\n            {{completion}}\n"
-               "        }\n    }\n}\n",
-               "int x = i * 2;\n            Console.WriteLine(x);\n        }\n        Console.WriteLine(\"done\");\n    }\n}\n",
+    "csharp": ("class Program {\n    static void Main() {\n        for (int i = 0; i < 3; i++) {\n"
+               "            {{completion}}\n        }\n    }\n}\n",
+               "int x = i * 2;\n            Console.WriteLine(x);\n        }\n        Console.WriteLine(\"done\");\n"
+               "    }\n}\n",
                "int x = i * 2;\n            Console.WriteLine(x);\n"),
 }
 
@@ -244,3 +247,14 @@ def test_post_processor_bad_input_is_a_usage_error():
         processor("x;", lang="c++", eval_prompt="{{completion}}")
     with pytest.raises(InfillUsageError, match="not one of"):
         get_post_processor("truncate_control")("x", lang="rust", eval_prompt="")
+    with pytest.raises(InfillUsageError, match="not one of"):
+        get_post_processor("truncate_api_call")("f(x)", lang="py", eval_prompt="")
+
+
+def test_grammar_pins_match_pyproject_and_the_installed_packages():
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = pyproject["project"]["dependencies"]
+    for name, version in PINNED_GRAMMARS.items():
+        assert f"{name}=={version}" in dependencies
+    assert f"tree-sitter{BINDING_RANGE}" in dependencies
+    assert unpinned_grammars() == {}         # the measured counts in this file hold for these versions

@@ -1,5 +1,5 @@
 """SAFIM's evaluation rules: the ground-truth shortcut, syntax_match, EMPTY and the Python COMPILATION_ERROR rule,
-the verdict order, the summary line and the published figures, on hand-made cases and on the shipped data."""
+and the order of the verdict, on hand-made cases and on the shipped data."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ import re
 
 import pytest
 
-from infill.benchmarks.safim import (EVALUATION_RULES, FAILURE_COLUMNS, PUBLISHED_ROWS, RATE_COLUMNS,
-                                     SafimVerdict, assemble_program, detailed_results_row, failure_category,
-                                     ground_truth_shortcut, infilling_parts, is_empty_failure,
-                                     is_python_compilation_error, rules_record, safim_verdict, syntax_match)
-from infill.benchmarks.safim.outcomes import (COMPILATION_ERROR, EMPTY, EXACT_MATCH, MIXED, PASSED, RUNTIME_ERROR,
+from infill.benchmarks.safim import (EVALUATION_RULES, SafimVerdict, assemble_program, ground_truth_shortcut,
+                                     infilling_parts, is_empty_failure, is_python_compilation_error, rules_record,
+                                     safim_verdict, syntax_match)
+from infill.benchmarks.safim.outcomes import (COMPILATION_ERROR, EMPTY, EXACT_MATCH, PASSED, RUNTIME_ERROR,
                                               TIME_LIMIT_EXCEEDED, WRONG_ANSWER)
 from infill.errors import InfillUsageError
 from tests import safim_reference as reference
-from tests.safim_data import language_counts, safim_rows
+from tests.safim_data import safim_rows
 
 # --- ground-truth shortcut ------------------------------------------------------------------------------------
 
@@ -258,57 +257,6 @@ def test_infilling_parts_wrap_the_eval_prompt(split):
         assert prefix.endswith(eval_prefix) and suffix == eval_suffix, row["task_id"]
         header = prefix[:len(prefix) - len(eval_prefix)]
         assert header.startswith(f"Complete the code in {row['lang']}"), row["task_id"]
-
-
-# --- show_detailed_results.py and the published figures ----------------------------------------------------
-
-
-def test_failure_category():
-    assert failure_category(SafimVerdict(True, PASSED)) is None
-    assert failure_category(SafimVerdict(False, EMPTY)) == EMPTY
-    assert failure_category(SafimVerdict(False, (PASSED, WRONG_ANSWER, WRONG_ANSWER))) == WRONG_ANSWER
-    assert failure_category(SafimVerdict(False, (RUNTIME_ERROR, WRONG_ANSWER))) == MIXED
-    with pytest.raises(InfillUsageError):
-        failure_category(SafimVerdict(False, (PASSED,)))
-
-
-def _published_counts(row, split):
-    counts = language_counts(split)
-    passed = {}
-    for column, rate in row.rates().items():
-        total = sum(counts.values()) if column == "all" else counts[column]
-        exact = rate * total / 100
-        assert abs(exact - round(exact)) < 1e-4, (column, exact)     # a whole number of tasks on our data
-        passed[column] = round(exact)
-    return counts, passed
-
-
-@pytest.mark.parametrize("published", PUBLISHED_ROWS, ids=lambda r: r.split)
-def test_published_figures_fit_the_shipped_splits(published):
-    counts, passed = _published_counts(published, published.split)
-    assert sum(passed[lang] for lang in counts) == passed["all"]
-    assert sum(published.failures().values()) == sum(counts.values()) - passed["all"]
-
-
-@pytest.mark.parametrize("published", PUBLISHED_ROWS, ids=lambda r: r.split)
-def test_detailed_results_row_reproduces_the_published_line(published):
-    counts, passed = _published_counts(published, published.split)
-    failures = [column for column, n in published.failures().items() for _ in range(n)]
-    verdicts = []
-    for lang in RATE_COLUMNS[:-1]:
-        verdicts += [(lang, SafimVerdict(True, PASSED))] * passed[lang]
-        for _ in range(counts[lang] - passed[lang]):
-            column = failures.pop()
-            result = (WRONG_ANSWER, RUNTIME_ERROR) if column == MIXED else column
-            verdicts.append((lang, SafimVerdict(False, result)))
-    name = published.line.split(",")[0]
-    assert ",".join(detailed_results_row(name, verdicts)) == published.line
-    assert len(FAILURE_COLUMNS) == 7
-
-
-def test_detailed_results_row_without_a_language():
-    row = detailed_results_row("x", [("python", SafimVerdict(True, EXACT_MATCH))])
-    assert row == ["x", "n/a", "n/a", "100.000000", "n/a", "100.000000", "0", "0", "0", "0", "0", "0", "0"]
 
 
 # --- names and versions ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ generation settings, ids and published figures, with the source line of each fac
 from infill.benchmarks.safim.block_truncation import EmptyHoleDoesNotParse, truncate_line_until_block
 from infill.benchmarks.safim.detailed_results import (FAILURE_COLUMNS, PUBLISHED_ROWS, RATE_COLUMNS,
                                                       detailed_results_row, failure_category)
-from infill.benchmarks.safim.grammars import LANGUAGES, grammar_versions
+from infill.benchmarks.safim.grammars import LANGUAGES, grammar_versions, unpinned_grammars
 from infill.benchmarks.safim.matching import ground_truth_shortcut, syntax_match
 from infill.benchmarks.safim.outcomes import (SafimVerdict, is_empty_failure, is_python_compilation_error,
                                               safim_verdict)
@@ -24,4 +24,5 @@ __all__ = [
     "ground_truth_shortcut", "infilling_parts", "is_empty_failure", "is_python_compilation_error",
     "parses_cleanly", "rules_record", "safim_verdict", "split_at_placeholder", "syntax_match",
     "truncate_api_call", "truncate_control", "truncate_line_until_block", "truncate_to_first_line",
+    "unpinned_grammars",
 ]

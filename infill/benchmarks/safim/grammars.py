@@ -26,11 +26,15 @@ GRAMMAR_PACKAGES = {
     "csharp": ("tree-sitter-c-sharp", "tree_sitter_c_sharp"),
 }
 
-# The grammars are pinned exactly (pyproject.toml): another release can parse a program differently (measured:
+# The grammars are pinned exactly (pyproject.toml): another release can parse a program differently. Measured:
 # tree-sitter-python 0.25.0 and 0.23.6 disagree on 4 control and 114 api programs with `pass` or nothing in the
-# hole; tree-sitter-cpp 0.21.0 leaves 9 more block ground-truth programs unparsable than 0.23.4). tree-sitter 0.25.2 and 0.26.1 give identical results.
-INSTALL_HINT = ("pip install 'tree-sitter>=0.25,<0.27' tree-sitter-python==0.23.6 tree-sitter-java==0.23.5 "
-                "tree-sitter-cpp==0.23.4 tree-sitter-c-sharp==0.23.5")
+# hole; tree-sitter-cpp 0.21.0 leaves 9 more block ground-truth programs unparsable than 0.23.4. The binding
+# (tree-sitter) 0.25.2 and 0.26.1 give identical results; 0.23.2 cannot load the ABI-15 C# grammar.
+PINNED_GRAMMARS = {"tree-sitter-python": "0.23.6", "tree-sitter-java": "0.23.5", "tree-sitter-cpp": "0.23.4",
+                   "tree-sitter-c-sharp": "0.23.5"}
+BINDING_RANGE = ">=0.25,<0.27"
+INSTALL_HINT = "pip install 'tree-sitter" + BINDING_RANGE + "' " + " ".join(
+    f"{name}=={version}" for name, version in PINNED_GRAMMARS.items())
 
 
 def check_language(lang: object) -> str:
@@ -95,3 +99,10 @@ def grammar_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def unpinned_grammars() -> dict[str, str]:
+    """Grammar packages whose installed version is not the pinned one (name -> installed version): their
+    truncations and COMPILATION_ERROR verdicts may differ from the measured ones."""
+    installed = grammar_versions()
+    return {name: installed[name] for name, pinned in PINNED_GRAMMARS.items() if installed[name] != pinned}

@@ -50,7 +50,9 @@ def truncate_api_call(completion: str, *, lang: str = "", eval_prompt: str = "")
     """SAFIM `truncate_api_call`: keep everything up to and including the first ``)`` after which the running
     depth of ``(`` minus ``)`` is zero or below, i.e. the end of the first complete call; the whole completion if
     no such ``)`` exists. A completion starting with a stray ``)`` keeps just that ``)``. The language does not
-    matter (SAFIM's function takes only the completion)."""
+    matter (SAFIM's function takes only the completion); a given one must still be one of SAFIM's."""
+    if lang:
+        check_language(lang)
     depth = 0
     for i, ch in enumerate(completion):
         if ch == "(":
