@@ -470,15 +470,15 @@ def test_bwrap_filesystem_is_minimal(pools):
     assert result.status == PASSED, result
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: a program that impersonates the grader from inside "
-                                       "its own process (reads the nonce pipe, writes the report) is believed")
 def test_impersonating_the_reporter(pool):
+    """Issue 16 item 9: once a known limit (strict xfail). The nonce is read, and its pipe closed, before the
+    program starts: what the program finds in its descriptors is no pass."""
     forge = ("import json, os\nnonce = ''\nfds = [int(fd) for fd in os.listdir('/proc/self/fd')]\n"
-             "pipes = [fd for fd in fds if os.path.exists('/proc/self/fd/%d' % fd) and "
-             "os.readlink('/proc/self/fd/%d' % fd).startswith('pipe:')]\n"
-             "for fd in pipes:\n    os.set_blocking(fd, False)\n    try:\n        nonce += os.read(fd, 64).decode()\n"
+             "chans = [fd for fd in fds if os.path.exists('/proc/self/fd/%d' % fd) and "
+             "os.readlink('/proc/self/fd/%d' % fd).startswith(('pipe:', 'socket:'))]\n"
+             "for fd in chans:\n    os.set_blocking(fd, False)\n    try:\n        nonce += os.read(fd, 64).decode()\n"
              "    except OSError:\n        pass\n"
-             "for fd in pipes:\n    try:\n"
-             "        os.write(fd, (json.dumps({'pid': os.getpid(), 'nonce': nonce}) + '\\n').encode())\n"
-             "    except OSError:\n        pass\nos._exit(0)\n")
-    assert grade(pool, forge + FAILING).status != PASSED
+             "for fd in chans:\n    for claim in (json.dumps({'pid': os.getpid(), 'nonce': nonce}) + '\\n', 'P' + nonce):\n"
+             "        try:\n            os.write(fd, claim.encode())\n        except OSError:\n            pass\n"
+             "os._exit(0)\n")
+    assert grade(pool, forge + FAILING).status == FAILED
