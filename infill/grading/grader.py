@@ -14,8 +14,8 @@ from pathlib import Path
 
 from infill.benchmarks import Sample, get_benchmark
 from infill.grading.exact_match import EDIT_SIMILARITY_VERSION, EM_RULES, edit_similarity
-from infill.grading.execution import (EXECUTION_RULE_VERSION, SANDBOX_ERROR, TIMEOUT, ExecutionResult,
-                                      SandboxConfig, SandboxPool, humaneval_program)
+from infill.grading.execution import (EXECUTION_RULE_VERSION, SANDBOX_ERROR, ExecutionResult, SandboxConfig,
+                                      SandboxPool, humaneval_program)
 from infill.grading.verdict_cache import VerdictCache
 
 MISSING = "missing"          # the source had no completion for the sample: a failure
@@ -95,7 +95,7 @@ class Grader:
             result: ExecutionResult = future.result()
             if result.status != SANDBOX_ERROR:          # an infrastructure fault is retried, never remembered
                 self._finished[program] = result
-                if self.verdicts and result.status != TIMEOUT:  # a timeout depends on the machine's load then
+                if self.verdicts and result.cacheable:  # the program's own verdict: not a timeout, kill, ...
                     self.verdicts.put(program, result)
         return Verdict(result.status == PASSED, result.status, result.detail, {"isolation": self.pool.isolation},
                        result.duration_s)
