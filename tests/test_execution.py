@@ -476,3 +476,21 @@ def test_rlimits_fallback(rlimits_pool, code, expected):
         assert result.status == expected, result
     assert_no_strays()
     assert grade(rlimits_pool, CANONICAL).status == PASSED
+
+
+def test_a_worker_that_could_not_clean_up_is_replaced_and_the_verdict_stands(monkeypatch):
+    from infill.grading import worker_process
+    real_run, started = worker_process.Worker.run, []
+
+    def run(self, program, timeout_s, statuses):
+        started.append(self.proc.pid)
+        reply = real_run(self, program, timeout_s, statuses)
+        return {**reply, "retire": "clean-up failed: (simulated)"} if "retire me" in program else reply
+
+    monkeypatch.setattr(worker_process.Worker, "run", run)
+    with SandboxPool(SandboxConfig(workers=1, timeout_s=2.0, isolation="rlimits")) as p:
+        first = grade(p, "# retire me\nassert False\n")
+        assert (first.status, first.detail, first.cacheable) == (FAILED, "AssertionError", True)
+        assert grade(p, CANONICAL).status == PASSED
+    assert len(set(started)) == 2  # the second program ran on a fresh worker
+    assert_no_strays()

@@ -224,6 +224,7 @@ def test_a_fork_that_returns_normally_does_not_speak_for_the_program(pool):
 @pytest.mark.parametrize("code, status, cacheable", [
     (PASSING, PASSED, True), (FAILING, FAILED, True), ("import sys\nsys.exit(3)\n", FAILED, True),
     ("import os\nos._exit(3)\n", FAILED, True), ("x = ' ' * (10 ** 12)\n", MEMORY, True),
+    ("import os\nos.closerange(3, 1024)\n" + PASSING, FAILED, True),      # no way left to claim the pass
     ("while True:\n    pass\n", TIMEOUT, False),
     ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", FAILED, False),   # as from outside
     ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", FAILED, False),

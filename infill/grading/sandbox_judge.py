@@ -30,6 +30,7 @@ class Seen:
 
     def __init__(self):
         self.ready = False  # the child said "R": set-up done, the program starts
+        self.closed = False  # the program closed the last copy of the result socket
         self.setup_error = None  # the child's "E" line
         self.final = None  # the child's last message (P or F)
         self.exited = self.timed_out = False
@@ -38,8 +39,9 @@ class Seen:
 
 
 def _receive(sock, pid, seen):
-    """Read what is waiting on the socket; True once the child's final word (or EOF) is in."""
-    while True:
+    """Read what is waiting on the socket (a bounded batch: forks flooding it do not keep the worker from its
+    deadline); True once the child's final word (or EOF) is in."""
+    for _ in range(64):
         try:
             data, ancdata, flags, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(_CREDS.size), socket.MSG_DONTWAIT)
         except BlockingIOError:
@@ -49,7 +51,8 @@ def _receive(sock, pid, seen):
             if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= _CREDS.size:
                 sender = _CREDS.unpack(payload[:_CREDS.size])[0]
         if not data and sender is None:
-            return True  # every writer is gone
+            seen.closed = True  # every writer is gone: wait for the exit alone
+            return False
         if sender != pid:
             continue  # a fork of the program: it does not speak for the program
         if flags & socket.MSG_TRUNC:
@@ -62,6 +65,7 @@ def _receive(sock, pid, seen):
             return True
         seen.final = data
         return True
+    return False
 
 
 def watch(pid, sock, start, w):
@@ -76,7 +80,8 @@ def watch(pid, sock, start, w):
             if now >= deadline:
                 seen.timed_out = True
                 break
-            ready = select.select([pidfd, sock], [], [], max(0.0, min(deadline, next_sample) - now))[0]
+            fds = [pidfd] if seen.closed else [pidfd, sock]
+            ready = select.select(fds, [], [], max(0.0, min(deadline, next_sample) - now))[0]
             if sock in ready and _receive(sock, pid, seen):
                 break
             if pidfd in ready:
