@@ -111,7 +111,7 @@ def test_the_summary_names_everything_needed_to_reproduce_the_run(two_runs):
     assert {r["data_sha256"] for r in summary["results"]} == set(selection["data_sha256"].values())
     # the rules and their versions: execution, exact match, edit similarity, post-processing, isolation, analyses
     rules = summary["rules"]
-    assert rules["execution"] == "exec-v1" and rules["timeout_s"] == 3.0 and rules["memory_mb"]
+    assert rules["execution"] == "exec-v2" and rules["timeout_s"] == 3.0 and rules["memory_mb"]
     assert rules["em_rules"] == {"first_line": "em-first-line-v1", "full": "em-full-v1"}
     assert rules["em_rule_deciding_tests"] == "first_line" and rules["edit_similarity"]
     assert "tiny-qwen2-fim: humaneval-infill `first-line-v1`, santacoder-fim `none-v1`" in rules["postprocessing"]

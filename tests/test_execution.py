@@ -124,7 +124,7 @@ def grade(p: SandboxPool, prog: str) -> ExecutionResult:
 
 # ---- API and reference semantics ----------------------------------------------------------------
 def test_api_constants_and_assembly_rule():
-    assert EXECUTION_RULE_VERSION == "exec-v1"
+    assert EXECUTION_RULE_VERSION == "exec-v2"
     assert (PASSED, FAILED, TIMEOUT, MEMORY, SANDBOX_ERROR) == (
         "passed", "failed", "timeout", "memory", "sandbox_error")
     assert humaneval_program("P", "C", "S", "T", "f") == "PCS\nT\ncheck(f)"
@@ -420,7 +420,9 @@ def test_dead_worker_is_restarted_and_the_program_rerun_once(isolation):
         third, worker = _running_program({first, second})
         uids.add(_uid_of(third))
         os.kill(worker, signal.SIGKILL)
-        assert future.result(timeout=60) == ExecutionResult(FAILED, "killed the grader", pytest.approx(1, abs=60))
+        result = future.result(timeout=60)
+        assert result == ExecutionResult(FAILED, "killed the grader", pytest.approx(1, abs=60))
+        assert not result.cacheable  # whoever killed the worker twice, it may not be the program
         assert grade(p, CANONICAL).status == PASSED
     assert set(descendants()) <= before
     time.sleep(0.1)
@@ -475,3 +477,21 @@ def test_rlimits_fallback(rlimits_pool, code, expected):
         assert result.status == expected, result
     assert_no_strays()
     assert grade(rlimits_pool, CANONICAL).status == PASSED
+
+
+def test_a_worker_that_could_not_clean_up_is_replaced_and_the_verdict_stands(monkeypatch):
+    from infill.grading import worker_process
+    real_run, started = worker_process.Worker.run, []
+
+    def run(self, program, timeout_s, statuses):
+        started.append(self.proc.pid)
+        reply = real_run(self, program, timeout_s, statuses)
+        return {**reply, "retire": "clean-up failed: (simulated)"} if "retire me" in program else reply
+
+    monkeypatch.setattr(worker_process.Worker, "run", run)
+    with SandboxPool(SandboxConfig(workers=1, timeout_s=2.0, isolation="rlimits")) as p:
+        first = grade(p, "# retire me\nassert False\n")
+        assert (first.status, first.detail, first.cacheable) == (FAILED, "AssertionError", True)
+        assert grade(p, CANONICAL).status == PASSED
+    assert len(set(started)) == 2  # the second program ran on a fresh worker
+    assert_no_strays()

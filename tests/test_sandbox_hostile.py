@@ -154,6 +154,13 @@ def assert_workdirs_removed() -> None:
             assert os.listdir(tmp_root) == [], (pid, os.listdir(tmp_root))
 
 
+def skip_if_parent_is_shared(target: str) -> None:
+    """The "/work" targets are the checkout's parent folder: private where worktrees live side by side, not in a
+    clone under /tmp (every program may use /tmp, and under bubblewrap /tmp is the program's own)."""
+    if target == "/work" and os.stat(REPO.parent).st_mode & 0o002:
+        pytest.skip(f"the checkout's parent folder {REPO.parent} is writable by all users")
+
+
 def contained(p: SandboxPool, code: str, statuses=(FAILED,), mark: str | None = None,
               leak_admitted: bool = False) -> ExecutionResult:
     result = grade(p, code)
@@ -221,6 +228,7 @@ READ = ("import os\np = {path!r}\ndata = sorted(os.listdir(p))[:5] if os.path.is
 @pytest.mark.parametrize("target", ["project file", "project dir", "/work", "generation cache", "reports",
                                     "home", "/etc/shadow", "secret file"])
 def test_cannot_read_private_files(pool, tmp_path, target):
+    skip_if_parent_is_shared(target)
     secret = tmp_path / "secret.txt"
     secret.write_text("s3cret-" + uuid.uuid4().hex)
     path = {"project file": REPO / "README.md", "project dir": REPO, "/work": REPO.parent,
@@ -283,6 +291,7 @@ def test_secrets_in_the_environment_are_invisible(pools, mode, monkeypatch):
 # ---- writing where it should not ----------------------------------------------------------------
 @pytest.mark.parametrize("target", ["project", "generation cache", "home", ".bashrc", "/work"])
 def test_cannot_write_outside(pool, target):
+    skip_if_parent_is_shared(target)
     if not ROOT and not is_bwrap(pool):
         pytest.skip("the fallback runs programs as the grader's uid when not root (admitted)")
     name = f"escape-{uuid.uuid4().hex}"
@@ -470,15 +479,15 @@ def test_bwrap_filesystem_is_minimal(pools):
     assert result.status == PASSED, result
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: a program that impersonates the grader from inside "
-                                       "its own process (reads the nonce pipe, writes the report) is believed")
 def test_impersonating_the_reporter(pool):
+    """Issue 16 item 9: once a known limit (strict xfail). The nonce is read, and its pipe closed, before the
+    program starts: what the program finds in its descriptors is no pass."""
     forge = ("import json, os\nnonce = ''\nfds = [int(fd) for fd in os.listdir('/proc/self/fd')]\n"
-             "pipes = [fd for fd in fds if os.path.exists('/proc/self/fd/%d' % fd) and "
-             "os.readlink('/proc/self/fd/%d' % fd).startswith('pipe:')]\n"
-             "for fd in pipes:\n    os.set_blocking(fd, False)\n    try:\n        nonce += os.read(fd, 64).decode()\n"
+             "chans = [fd for fd in fds if os.path.exists('/proc/self/fd/%d' % fd) and "
+             "os.readlink('/proc/self/fd/%d' % fd).startswith(('pipe:', 'socket:'))]\n"
+             "for fd in chans:\n    os.set_blocking(fd, False)\n    try:\n        nonce += os.read(fd, 64).decode()\n"
              "    except OSError:\n        pass\n"
-             "for fd in pipes:\n    try:\n"
-             "        os.write(fd, (json.dumps({'pid': os.getpid(), 'nonce': nonce}) + '\\n').encode())\n"
-             "    except OSError:\n        pass\nos._exit(0)\n")
-    assert grade(pool, forge + FAILING).status != PASSED
+             "for fd in chans:\n    for claim in (json.dumps({'pid': os.getpid(), 'nonce': nonce}) + '\\n', 'P' + nonce):\n"
+             "        try:\n            os.write(fd, claim.encode())\n        except OSError:\n            pass\n"
+             "os._exit(0)\n")
+    assert grade(pool, forge + FAILING).status == FAILED

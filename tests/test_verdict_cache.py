@@ -3,13 +3,19 @@ instead of running the programs again; anything that can change a verdict gives 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
+import hashlib
+import platform
+
 from infill.benchmarks import load_benchmark
+from infill.generation.cache import GenerationCache
 from infill.grading import verdict_cache
-from infill.grading.execution import SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig, SandboxPool
+from infill.grading.execution import (FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig,
+                                      SandboxPool)
 from infill.grading.service import GradingService
 from infill.grading.tools import GradingTools
 
@@ -74,7 +80,7 @@ def test_verdicts_are_written_in_groups_and_a_torn_group_is_run_again(tmp_path, 
     monkeypatch.setattr(verdict_cache, "FLUSH_SECONDS", 3600.0)
     cache = verdict_cache.VerdictCache(tmp_path, SandboxConfig(), "bubblewrap")
     for i in range(verdict_cache.FLUSH_EVERY + 3):
-        cache.put(f"program {i}", ExecutionResult("failed", f"AssertionError {i}", 0.01))
+        cache.put(f"program {i}", ExecutionResult("failed", f"AssertionError {i}", 0.01, cacheable=True))
     lines = cache.store.path.read_text().splitlines()
     assert len(lines) == 1 + verdict_cache.FLUSH_EVERY and len(cache.unwritten) == 3     # 3 not yet on disk
     cache.store.path.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])          # a killed writer's tear
@@ -82,6 +88,62 @@ def test_verdicts_are_written_in_groups_and_a_torn_group_is_run_again(tmp_path, 
     assert len(reread.known) == verdict_cache.FLUSH_EVERY - 1
     assert reread.get("program 0") == ExecutionResult("failed", "AssertionError 0", 0.01)
     assert json.loads(lines[0])["components"]["kind"] == "execution-verdicts"
+
+
+def test_entries_of_the_old_key_are_never_served(pairs, tmp_path):
+    """exec-v1 files kept timeouts (before that rule) and signal kills: the key changed, none is read."""
+    config = SandboxConfig(timeout_s=1.0)
+    limits = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("workers", "isolation")}
+    old = GenerationCache(tmp_path / "verdicts", {"kind": "execution-verdicts", "execution_rule": "exec-v1",
+                                                  "limits": limits, "isolation": "bubblewrap",
+                                                  "python": platform.python_version()})
+    old.append({verdict_cache.program_key("slow"): json.dumps([TIMEOUT, "timed out after 1.0 s", 1.0]),
+                verdict_cache.program_key("killed"): json.dumps([FAILED, "killed by signal SIGKILL", 0.2])})
+    assert len(GenerationCache(old.path.parent, old.components).load()) == 2  # readable under the old key
+    cache = verdict_cache.VerdictCache(tmp_path, config, "bubblewrap")
+    assert cache.store.path != old.path
+    assert cache.get("slow") is None and cache.get("killed") is None
+
+
+@pytest.mark.parametrize("result", [
+    ExecutionResult(FAILED, "killed by signal SIGKILL before the tests completed", 0.3),
+    ExecutionResult(MEMORY, "killed by the kernel's OOM killer", 0.3),
+    ExecutionResult(MEMORY, "its processes held 300 MB together (limit 256 MB)", 0.3),
+    ExecutionResult(FAILED, "killed the grader", 4.0),
+    ExecutionResult(TIMEOUT, "timed out after 1.0 s", 1.0, cacheable=True),   # (the grader would never say so)
+], ids=["external kill", "oom killer", "memory watchdog", "grader killed twice", "timeout"])
+def test_only_the_programs_own_verdicts_are_kept(pairs, tmp_path, monkeypatch, result):
+    kept = ExecutionResult(FAILED, "AssertionError", 0.1, cacheable=True)
+    answers = iter([result, kept])
+    monkeypatch.setattr(SandboxPool, "submit", lambda self, program: _done(next(answers)))
+    grader = humaneval_grading(SandboxConfig(timeout_s=1.0, workers=1), tmp_path)
+    try:
+        assert grader.grade(*pairs[1]).status == result.status
+        assert grader.grade(*pairs[2]).status == FAILED
+    finally:
+        grader.close()
+    again = humaneval_grading(SandboxConfig(timeout_s=1.0, workers=1), tmp_path)
+    programs = again.graders["humaneval-infill"]
+    try:
+        again.tools.verdicts  # (reads the file)
+        assert programs._known(verdict_cache_program(pairs[1])) is None          # graded again in the next run
+        assert programs._known(verdict_cache_program(pairs[2])) == kept
+    finally:
+        again.close()
+    with pytest.raises(ValueError):
+        verdict_cache.VerdictCache(tmp_path, SandboxConfig(), "x").put("p", result if not result.cacheable else
+                                                                            ExecutionResult(FAILED, "x", 0.1))
+
+
+def test_a_program_with_a_lone_surrogate_has_a_key_and_valid_text_keeps_its_key():
+    assert verdict_cache.program_key("raise AssertionError('\ud800')") != verdict_cache.program_key("x")
+    text = "assert 'é' + '\U0001f600' == 'é\U0001f600'"
+    assert verdict_cache.program_key(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def verdict_cache_program(pair):
+    from infill.benchmarks.humaneval import program_of
+    return program_of(*pair)
 
 
 def _done(result):

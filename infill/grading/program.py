@@ -12,12 +12,7 @@ from concurrent.futures import Future
 from typing import Callable
 
 from infill.benchmarks.sample import Sample
-from infill.grading.execution import (
-    EXECUTION_RULE_VERSION,
-    SANDBOX_ERROR,
-    TIMEOUT,
-    ExecutionResult,
-)
+from infill.grading.execution import EXECUTION_RULE_VERSION, SANDBOX_ERROR, ExecutionResult
 from infill.grading.tools import GradingTools
 from infill.grading.verdict import PASSED, Verdict
 
@@ -49,7 +44,7 @@ class ProgramGrader:
             result = future.result()
             if result.status != SANDBOX_ERROR:          # an infrastructure fault is retried, never remembered
                 self._finished[program] = result
-                if self.tools.verdicts and result.status != TIMEOUT:  # a timeout depends on the machine's load
+                if self.tools.verdicts and result.cacheable:  # the program's own verdict: not a timeout, kill, ...
                     self.tools.verdicts.put(program, result)
         return Verdict(result.status == PASSED, result.status, result.detail,
                        {"isolation": self.tools.pool.isolation}, result.duration_s)

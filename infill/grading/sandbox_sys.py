@@ -3,8 +3,8 @@
 Bound next to ``sandbox_worker.py`` inside the sandbox. Capabilities and the seccomp filter
 (through ctypes), killing whatever a program left running, and removing the files it left.
 """
+import errno
 import os
-import shutil
 import signal
 import stat
 import sys
@@ -109,22 +109,29 @@ def descendants(root_pid):
     return found
 
 
+def program_pids(self_pid, pidns):
+    """The live processes of the running program (with ``pidns``: all but init and the worker)."""
+    if pidns:
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, self_pid)]
+    return descendants(self_pid)
+
+
 def kill_leftovers(self_pid, pidns):
-    """Kill and reap every process a program left (daemons included). The caller is a
-    subreaper, and with ``pidns`` the only process of its PID namespace besides init."""
+    """Kill and reap every process a program left (daemons included); False if some survived 10 s. The
+    caller is a subreaper, and with ``pidns`` the only process of its PID namespace besides init."""
     give_up = time.monotonic() + 10.0
     while time.monotonic() < give_up:
         alive = reap()
         if pidns:
-            if not [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, self_pid)]:
-                return
+            if not program_pids(self_pid, True):
+                return True
             try:
                 os.kill(-1, signal.SIGKILL)  # everything in our namespace but us and init
             except ProcessLookupError:
                 pass
         else:
             if not alive:  # we are a subreaper: no child means no descendant at all
-                return
+                return True
             for victim in descendants(self_pid):
                 try:
                     os.kill(victim, signal.SIGKILL)
@@ -132,6 +139,7 @@ def kill_leftovers(self_pid, pidns):
                     pass
         time.sleep(0.0005)
     sys.stderr.write("sandbox worker: could not kill every leftover process\n")
+    return False
 
 
 # ---- files ------------------------------------------------------------------------------------
@@ -156,20 +164,106 @@ def remove_owned(path, uid, depth):
             pass
 
 
-def rmtree(path):
-    """Remove a tree a program made, whatever modes it set (symlinks are never followed)."""
-    def fix(func, p, exc_info):
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            if not os.path.islink(p):  # chmod would follow it out of the tree
-                os.chmod(p, 0o700)
-        except OSError:
-            pass
-        try:
-            func(p)
-        except OSError:
-            pass
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-    shutil.rmtree(path, onerror=fix)
-    if os.path.lexists(path):
-        shutil.rmtree(path, ignore_errors=True)
+
+def rmtree(path):
+    """Remove a tree a program made, whatever its depth, names or modes: iterative (no recursion limit),
+    relative to one open directory at a time (no path-length limit, no descriptor per level), never following
+    a symlink. Going back up uses "..", checked against the device and inode seen on the way down, so a tree
+    moved while it is removed stops the removal (OSError) instead of removing elsewhere."""
+    head, name = os.path.split(os.path.normpath(path))
+    fd = os.open(head or "/", _DIR)
+    levels = [(_ident(fd), [name])]  # per level from the top: (dev, ino), subdirectories left to remove
+    try:
+        while True:
+            todo = levels[-1][1]
+            if todo:
+                child = _open_dir(fd, todo[-1])
+                if child is None:  # gone, or not a directory (then unlinked)
+                    todo.pop()
+                    continue
+                os.close(fd)
+                fd = child
+                levels.append((_ident(fd), _remove_files(fd)))
+            elif len(levels) == 1:
+                return
+            else:
+                levels.pop()
+                parent = os.open("..", _DIR, dir_fd=fd)
+                os.close(fd)
+                fd = parent
+                if _ident(fd) != levels[-1][0]:
+                    raise OSError("a tree being removed was moved: %s" % path)
+                _retry_writable(fd, lambda: os.rmdir(levels[-1][1][-1], dir_fd=fd))
+                levels[-1][1].pop()
+    finally:
+        os.close(fd)
+
+
+def _ident(fd):
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _retry_writable(fd, action):
+    """``action`` (an unlink or rmdir in ``fd``), making the directory writable first if it is not."""
+    try:
+        action()
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        os.fchmod(fd, 0o700)
+        action()
+
+
+def _open_dir(fd, name):
+    """``name`` in ``fd`` opened as a directory; None if it is gone, or is not a directory (it is unlinked)."""
+    try:
+        return os.open(name, _DIR, dir_fd=fd)
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        os.chmod(name, 0o700, dir_fd=fd)  # a directory (O_NOFOLLOW gave no ELOOP) that nothing can change now
+        return os.open(name, _DIR, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTDIR, errno.ELOOP):  # ELOOP: a symlink
+            raise
+        _retry_writable(fd, lambda: os.unlink(name, dir_fd=fd))
+        return None
+
+
+def _remove_files(fd):
+    """Unlink every entry of ``fd`` but its subdirectories; their names."""
+    subdirs = []
+    with os.scandir(fd) as entries:
+        listed = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    for name, is_dir in listed:
+        if is_dir:
+            subdirs.append(name)
+        else:
+            _retry_writable(fd, lambda: os.unlink(name, dir_fd=fd))
+    return subdirs
+
+
+def world_writable_dirs(roots=("/",), depth=3, skip=("/proc", "/sys")):
+    """Directories every user may write to, down to ``depth`` levels below ``roots`` (symlinks not followed;
+    /dev/shm and the like included): where a program of the rlimits fallback can leave files."""
+    found, todo = [], [(root, 0) for root in roots]
+    while todo:
+        path, level = todo.pop()
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        if st.st_mode & 0o002:
+            found.append(path)
+        if level < depth and path not in skip:
+            try:
+                names = os.listdir(path)
+            except OSError:
+                continue
+            todo += [(os.path.join(path, n), level + 1) for n in names]
+    return sorted(set(found))

@@ -1,52 +1,40 @@
-"""Sandbox worker for the execution grader: stdlib only (and ``sandbox_sys.py`` beside it),
+"""Sandbox worker for the execution grader: stdlib only (and the ``sandbox_*.py`` modules beside it),
 no imports from ``infill``.
 
 Started once per pool slot (inside bubblewrap, or bare in the rlimits fallback) as
 ``python -s -S sandbox_worker.py CONFIG_JSON`` (``python -I -S`` works too), it runs
-programs one at a time, each in a freshly forked child.
+programs one at a time, each in a freshly forked child (``sandbox_child.py``).
 
 Protocol (the worker moves its stdin/stdout to private fds at start-up):
   parent -> worker: ``b"<n>\\n"`` followed by n bytes of UTF-8 program text.
   worker -> parent: one JSON object per line. First ``{"ready": true, ...}``, then one
-  ``{"status", "detail", "duration"}`` per program, written only after every process the
-  program left behind has been killed and reaped and its directory removed.
+  ``{"status", "detail", "duration", "cacheable"[, "retire"]}`` per program, written only after every
+  process the program left behind has been killed and reaped and its directory removed. ``retire``
+  says why this worker could not clean up after the program and exits: the pool starts another.
 
-Child -> worker, on a pipe the program is not told about: ``b"R"`` once set-up is done
-and just before ``exec(program, {})``; then one JSON line. A pass is only believed
-when that line carries the child's own pid and a random nonce that the child reads,
-after exec has returned, from a second pipe. Anything else (no line, a wrong nonce,
-the child dying, a fork of the program reporting) is a failure.
-
-What the nonce can and cannot prove: a program cannot guess it, so no accidental or blind
-report counts. But the program runs in the very process that reports, with the same fds,
-memory and Python frames; a program written to impersonate the grader (find the pipes, read
-the nonce, write the report) cannot be told apart from the real thing. No in-process check
-can; that would need the tests to run outside the program's reach, which ``exec(program, {})``
-semantics rule out. The sandbox keeps such a program from harming anything else.
-
-In the child, before the program: its own process group and uid, rlimits, no capabilities
-(unless the interpreter is readable only with CAP_DAC_READ_SEARCH), PR_SET_NO_NEW_PRIVS and
-the seccomp filter passed in the configuration (built by ``seccomp.py``), then stdio on
-/dev/null and every other fd closed. After it (rlimits fallback as root only): files its uid
-left in world-writable directories (``clean_dirs``) are removed.
+The child's messages and what they prove are in ``sandbox_child.py``; watching and judging the
+program in ``sandbox_judge.py``. The serve loop is a chain of C-level iterators (``serve``), so that
+the Python frames under a running program are this loop's and hold nothing that can claim a pass.
+After each program (rlimits fallback as root only): files its uid left in world-writable
+directories (``clean_dirs``) are removed.
 """
+import collections
 import json
+import operator
 import os
-import resource
-import select
 import signal
+import socket
 import sys
 import time
 
-import sandbox_sys as sx  # beside this script (sys.path[0]), inside the sandbox too
+import sandbox_child as child  # beside this script (sys.path[0]), inside the sandbox too
+import sandbox_judge
+import sandbox_sys as sx
 
 # Bound before any program runs, so a program that monkeypatches ``os`` or ``json``
 # cannot make the reporting code lie (it can only break it, which is a failure).
 _read, _write, _exit, _getpid, _dumps = os.read, os.write, os._exit, os.getpid, json.dumps
 
-SETUP_FAILED = 113  # child exit status when it could not set itself up
-MAX_REPORT = 1 << 16
-DETAIL_MAX = 500
 # Imported once in the worker so each forked program finds them loaded (importing
 # typing alone costs ~10 ms). Programs see the same modules as with a cold import.
 # random (which reseeds itself from the OS after a fork) is seeded with 0 in each
@@ -56,34 +44,6 @@ PRELOAD = ("typing", "math", "cmath", "re", "collections", "itertools", "functoo
            "statistics", "datetime", "json", "array", "dataclasses", "enum")
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-class _NoInput:
-    """Stands in for sys.stdin like the reference harness: every read raises OSError."""
-
-    def _fail(self, *args, **kwargs):
-        raise OSError("reading stdin is not allowed")
-
-    read = readline = readlines = __iter__ = __next__ = _fail
-
-    def readable(self):
-        return False
-
-    def isatty(self):
-        return False
-
-    def close(self):
-        pass
-
-
-def _exception_line(exc):
-    name = type(exc).__qualname__
-    try:
-        message = str(exc)
-    except BaseException:
-        message = "<unprintable>"
-    line = "%s: %s" % (name, message) if message else name
-    return " ".join(line.split())[:DETAIL_MAX]
 
 
 class Worker:
@@ -103,6 +63,7 @@ class Worker:
         self.seccomp = sx.seccomp_args(bytes.fromhex(cfg["seccomp"])) if cfg.get("seccomp") else None
         self.clean_dirs = list(cfg.get("clean_dirs") or ()) if self.uid is not None else []
         self.self_pid = os.getpid()
+        self.child_fd = -1
         self.count = 0
         self.oom_kills = sx.oom_kills()
         os.close(os.pidfd_open(os.getpid()))  # needed by _wait: fail at start-up, not mid-run
@@ -164,218 +125,89 @@ class Worker:
     def serve(self):
         self.send({"ready": True, "pid": self.self_pid, "pidns": self.pidns,
                    "uid": self.uid, "subreaper": True})
-        while True:
-            program = self.receive()
-            if program is None:
-                return
-            try:
-                verdict = self.run(program)
-            except Exception as exc:  # a fault of ours, never to be blamed on the program
-                self.send({"status": "sandbox_error", "detail": "worker error: " + _exception_line(exc)})
-                raise
-            self.send(verdict)
+        try:  # each step's result is called from C: a no-op in the worker, the program in the child
+            collections.deque(map(operator.call, iter(self.step, None)), maxlen=0)
+        except BaseException as exc:
+            if _getpid() != self.self_pid:  # out of the program (or a fork of it): never back to the loop
+                child.report_failure(self.child_fd, exc)
+            raise
+
+    def step(self):
+        """One program: None when the pool has closed the pipe or this worker must retire."""
+        if _getpid() != self.self_pid:
+            return None  # a program calling into the loop
+        program = self.receive()
+        if program is None:
+            return None
+        try:
+            result = self.run(program)
+        except Exception as exc:  # a fault of ours, never to be blamed on the program
+            self.send({"status": "sandbox_error", "detail": "worker error: " + child.exception_line(exc)})
+            raise
+        if callable(result):
+            return result  # in the child: the sealed run of the program
+        self.send(result)
+        return None if result.get("retire") else int
 
     # ---- one program -------------------------------------------------------------------
     def run(self, program):
+        """In the worker: the program's verdict, once it is over and cleaned up after. In the forked child:
+        the sealed run of the program (``sandbox_child.sealed_run``), for the serve loop to call."""
         self.count += 1
         workdir = os.path.join(self.tmp_root, "run%d" % self.count)
         os.mkdir(workdir, 0o700)
         if self.uid is not None:
             os.chown(workdir, self.uid, self.uid)
-        res_r, res_w = os.pipe()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         non_r, non_w = os.pipe()
-        nonce = os.urandom(16).hex()
-        os.write(non_w, nonce.encode())
-        os.close(non_w)
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            try:
-                os.close(res_r)
-                self._child(program, workdir, res_w, non_r)
-            finally:
-                _exit(SETUP_FAILED)
-        os.close(res_w)
+            return self._child(program, workdir, mine, theirs, non_r, non_w)
+        theirs.close()
         os.close(non_r)
         try:
-            verdict = self._wait(pid, res_r, start, nonce)
+            nonce = os.urandom(16).hex().encode()  # made after the fork: never in the child's memory before
+            _write(non_w, nonce)
+            os.close(non_w)
+            seen = sandbox_judge.watch(pid, mine, start, self)
+            _, status = os.waitpid(pid, 0)
+            verdict = sandbox_judge.judge(seen, status, nonce, self)
+            verdict["duration"] = round(seen.duration, 6)
         finally:
-            os.close(res_r)
-            sx.kill_leftovers(self.self_pid, self.pidns)
+            mine.close()
+        problem = self._clean_up(workdir)
+        if problem:
+            verdict["retire"] = problem  # the verdict stands; this worker is replaced
+        return verdict
+
+    def _child(self, program, workdir, mine, theirs, non_r, non_w):
+        res_fd = theirs.detach()
+        self.child_fd = res_fd  # (for serve's failure report: not a secret)
+        try:
+            mine.close()
+            os.close(non_w)
+            child.set_up(self, workdir, res_fd, non_r)
+            _write(res_fd, b"R")
+            return child.sealed_run(program, res_fd, non_r)
+        except BaseException as exc:
             try:
-                os.rmdir(workdir)
-            except OSError:
-                sx.rmtree(workdir)
+                _write(res_fd, ("E%s" % child.exception_line(exc)).encode())
+            finally:
+                _exit(child.SETUP_FAILED)
+
+    def _clean_up(self, workdir):
+        """Kill what the program left and remove its files; why this worker must be replaced, if it must."""
+        try:
+            if not sx.kill_leftovers(self.self_pid, self.pidns):
+                return "a process of the program survived"
+            sx.rmtree(workdir)
             for path in self.clean_dirs:
                 sx.remove_owned(path, self.uid, 2)
-        return verdict
-
-    def _child(self, program, workdir, res_w, non_r):
-        try:
-            os.setpgid(0, 0)  # own process group (setsid costs ~4 ms here: autogroups)
-            cpu = int(self.timeout) + 2
-            limits = [(resource.RLIMIT_CPU, cpu, cpu + 1), (resource.RLIMIT_CORE, 0, 0),
-                      (resource.RLIMIT_FSIZE, self.fsize, self.fsize)]
-            if self.memory > 0:
-                limits.append((resource.RLIMIT_AS, self.memory, self.memory))
-            if self.uid is not None:  # counted per uid: only meaningful with our own uid
-                limits.append((resource.RLIMIT_NPROC, self.nproc, self.nproc))
-            for which, soft, hard in limits:
-                resource.setrlimit(which, (soft, hard))
-            if self.uid is not None:
-                if self.caps:
-                    sx.prctl(8, 1)  # PR_SET_KEEPCAPS across setuid, then keep only read access
-                os.setgroups([])
-                os.setgid(self.uid)
-                os.setuid(self.uid)  # without KEEPCAPS this clears every capability
-                if self.caps:
-                    if sx.libc().capset(self.caps[0], self.caps[1]) != 0:
-                        raise OSError("capset failed")
-                    sx.prctl(8, 0)
-            sx.prctl(38, 1)  # PR_SET_NO_NEW_PRIVS
-            if self.seccomp:
-                sx.install_seccomp(self.seccomp)
-            if not self.pidns:  # (the namespace dies with the worker anyway)
-                sx.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, after setuid which clears it
-                if os.getppid() != self.self_pid:
-                    raise OSError("worker gone")
-            os.chdir(workdir)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            low = 3
-            for keep in sorted((res_w, non_r)):
-                os.closerange(low, keep)
-                low = keep + 1
-            os.closerange(low, 1 << 20)
-            os.environ["HOME"] = os.environ["TMPDIR"] = workdir  # the rest was set at start-up
-            sys.stdin = _NoInput()
-            sys.argv = [""]
-            if "random" in sys.modules:
-                sys.modules["random"].seed(0)
-            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGALRM):
-                signal.signal(sig, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        except BaseException as exc:
-            _write(res_w, ("E%s\n" % _exception_line(exc)).encode())
-            _exit(SETUP_FAILED)
-        _write(res_w, b"R")
-        my_pid = _getpid()
-        report = self._execute(program, non_r, my_pid)
-        if _getpid() == my_pid:  # a fork the program made must not report
-            try:
-                _write(res_w, (_dumps(report) + "\n").encode())
-            except BaseException:
-                pass
-        _exit(0)
-
-    @staticmethod
-    def _execute(program, non_r, my_pid):
-        status = detail = None
-        try:
-            exec(program, {})
-        except MemoryError:
-            status, detail = "memory", "MemoryError"
-        except SystemExit as exc:
-            status = "failed"
-            try:
-                code = repr(exc.code) if isinstance(exc.code, str) else str(exc.code)
-            except BaseException:
-                code = "?"
-            detail = ("exited before the tests completed (SystemExit %s)" % code)[:DETAIL_MAX]
-        except BaseException as exc:
-            status = "failed"
-            detail = _exception_line(exc)
-        if status is not None:
-            return {"status": status, "detail": detail}
-        try:
-            nonce = _read(non_r, 64).decode("ascii", "replace")
-        except BaseException as exc:
-            return {"status": "failed", "detail": "broke the grader's pipe (%s)" % type(exc).__name__}
-        return {"pid": my_pid, "nonce": nonce}
-
-    def _wait(self, pid, res_r, start, nonce):
-        deadline = start + self.timeout
-        pidfd = os.pidfd_open(pid)
-        buf = bytearray()
-        reading, exited, timed_out = True, False, False
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    timed_out = True
-                    break
-                fds = [pidfd, res_r] if reading else [pidfd]
-                ready = select.select(fds, [], [], remaining)[0]
-                if res_r in ready:
-                    chunk = _read(res_r, MAX_REPORT)
-                    buf += chunk
-                    if not chunk or len(buf) > MAX_REPORT:
-                        reading = False
-                    elif buf[:1] in (b"R", b"E") and buf.endswith(b"\n"):
-                        break
-                if pidfd in ready:
-                    exited = True
-                    break
-        finally:
-            os.close(pidfd)
-        if exited and reading:  # the child wrote before exiting: collect what is there
-            os.set_blocking(res_r, False)
-            try:
-                while len(buf) <= MAX_REPORT:
-                    chunk = _read(res_r, MAX_REPORT)
-                    if not chunk:
-                        break
-                    buf += chunk
-            except BlockingIOError:
-                pass
-        duration = time.monotonic() - start
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        _, status = os.waitpid(pid, 0)
-        verdict = self._judge(bytes(buf), status, pid, nonce, timed_out)
-        verdict["duration"] = round(duration, 6)
-        return verdict
-
-    def _judge(self, buf, status, pid, nonce, timed_out):
-        if buf[:1] == b"E":
-            return {"status": "sandbox_error",
-                    "detail": "program set-up failed: " + buf[1:].decode("utf-8", "replace").strip()}
-        if buf[:1] == b"R" and buf.endswith(b"\n"):
-            try:
-                report = json.loads(buf[1:].split(b"\n")[0])
-            except ValueError:
-                report = None
-            if not isinstance(report, dict):
-                return {"status": "failed", "detail": "garbled result from the program's process"}
-            if report.get("status") in ("failed", "memory"):
-                return {"status": report["status"], "detail": str(report.get("detail"))[:DETAIL_MAX]}
-            if report.get("pid") == pid and report.get("nonce") == nonce:
-                return {"status": "passed", "detail": ""}
-            return {"status": "failed", "detail": "forged result"}
-        if timed_out:
-            return {"status": "timeout", "detail": "timed out after %s s" % self.timeout}
-        if not buf:
-            code = os.waitstatus_to_exitcode(status)
-            return {"status": "sandbox_error",
-                    "detail": "program process failed to start (exit status %d)" % code}
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            try:
-                name = signal.Signals(sig).name
-            except ValueError:
-                name = str(sig)
-            if sig == signal.SIGXCPU:
-                return {"status": "timeout", "detail": "CPU time limit exceeded"}
-            if sig == signal.SIGKILL:
-                before, self.oom_kills = self.oom_kills, sx.oom_kills()
-                if self.oom_kills > before:
-                    return {"status": "memory", "detail": "killed by the kernel's OOM killer"}
-            return {"status": "failed", "detail": "killed by signal %s before the tests completed" % name}
-        return {"status": "failed", "detail": "exited before the tests completed (exit status %d)"
-                % os.WEXITSTATUS(status)}
+        except Exception as exc:  # RecursionError and MemoryError included: whatever the program made
+            return "clean-up failed: " + child.exception_line(exc)
+        return None
 
 
 def main(argv):

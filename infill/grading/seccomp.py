@@ -3,8 +3,9 @@
 HumanEval programs need none of what it denies: new namespaces (a user namespace would give a
 program root-like powers over fresh mounts), mounts, ptrace and cross-process memory access,
 kernel keyrings, BPF, io_uring, module and kexec loading, SysV and POSIX message/semaphore/shared
-memory objects (they outlive the program), sockets of any family (``socketpair`` stays allowed)
-and taking another process's file descriptors. Denied calls fail with EPERM; ``clone3`` fails
+memory objects (they outlive the program), anonymous memory files (``memfd_create``: unmapped, their
+pages escape the address-space limit and the memory watchdog), sockets of any family (``socketpair``
+stays allowed) and taking another process's file descriptors. Denied calls fail with EPERM; ``clone3`` fails
 with ENOSYS so that the C library falls back to ``clone``, whose namespace flags are checked.
 Other architectures' syscalls (32-bit ``int 0x80``) kill the process; x32 calls fail.
 """
@@ -20,16 +21,16 @@ _DENIED = ("unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "ptra
            "open_by_handle_at", "io_uring_setup", "io_uring_enter", "io_uring_register", "open_tree",
            "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "swapon", "swapoff",
            "reboot", "syslog", "acct", "quotactl", "quotactl_fd", "shmget", "semget", "msgget", "mq_open",
-           "socket")
+           "socket", "memfd_create")
 _NUMBERS = {  # checked against <asm/unistd_64.h> and <asm-generic/unistd.h>
     "x86_64": (0xC000003E, dict(zip(_DENIED + ("clone", "clone3"), (
         272, 308, 165, 166, 155, 161, 101, 310, 311, 438, 321, 298, 323, 250, 248, 249, 246, 320, 175, 313,
         176, 304, 425, 426, 427, 428, 429, 430, 431, 432, 433, 442, 167, 168, 169, 103, 163, 179, 443, 29,
-        64, 68, 240, 41, 56, 435)))),
+        64, 68, 240, 41, 319, 56, 435)))),
     "aarch64": (0xC00000B7, dict(zip(_DENIED + ("clone", "clone3"), (
         97, 268, 40, 39, 41, 51, 117, 270, 271, 438, 280, 241, 282, 219, 217, 218, 104, 294, 105, 273,
         106, 265, 425, 426, 427, 428, 429, 430, 431, 432, 433, 442, 224, 225, 142, 116, 89, 60, 443, 194,
-        190, 186, 180, 198, 220, 435)))),
+        190, 186, 180, 198, 279, 220, 435)))),
 }
 _CLONE_NEW = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 _LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -84,5 +85,5 @@ def program_filter() -> bytes:
 
 def describe() -> str:
     return ("seccomp filter (no sockets, namespaces, mounts, ptrace, keyrings, BPF, io_uring, "
-            "SysV/POSIX IPC objects)")
+            "SysV/POSIX IPC objects, memfd)")
 

@@ -2,12 +2,18 @@
 
 Keyed like the generation cache (infill.generation.cache: one JSONL file per key, a header naming what the key
 covers, torn lines from a killed writer skipped, a file lock for concurrent writers): the key holds everything
-that can change a verdict, namely the execution rule version, the sandbox limits (timeout, memory, processes, file
-size), the isolation actually in force and the Python version that runs the programs; an entry is keyed by the
-sha256 of the whole assembled program (prompt, completion, suffix, tests). A sandbox error is never stored (it is
-an infrastructure fault, retried), nor a timeout (it depends on how loaded the machine was: a program near the limit
-gets its own chance in each run). Verdicts are written in groups (every FLUSH_EVERY verdicts or FLUSH_SECONDS,
-and when the grader closes), so a SIGKILL loses at most the last group: those programs run again.
+that can change a verdict, namely the execution rule version, this cache's own version (what it keeps), the
+sandbox limits (timeout, memory, processes, file size), the isolation actually in force and the Python version that
+runs the programs; an entry is keyed by the sha256 of the whole assembled program (prompt, completion, suffix,
+tests; a lone surrogate is encoded as itself, "surrogatepass": no valid text changes key).
+
+Only a verdict that the program alone decided is kept (``ExecutionResult.cacheable``, set by the sandbox where the
+facts are known): it passed, raised or exited by itself. Never a timeout (it depends on how loaded the machine
+was), a program killed by a signal (an operator's SIGKILL or the kernel's OOM killer cannot be told from its own),
+one stopped by the memory watchdog (it samples), a worker killed twice ("killed the grader") or a sandbox error:
+those are graded again in the next run. VERDICTS_VERSION v2 dropped every file of v1, which kept timeouts and
+signal kills. Verdicts are written in groups (every FLUSH_EVERY verdicts or FLUSH_SECONDS, and when the grader
+closes), so a SIGKILL loses at most the last group: those programs run again.
 """
 
 from __future__ import annotations
@@ -20,14 +26,16 @@ import time
 from pathlib import Path
 
 from infill.generation.cache import GenerationCache
-from infill.grading.execution import EXECUTION_RULE_VERSION, ExecutionResult, SandboxConfig
+from infill.grading.execution import (EXECUTION_RULE_VERSION, SANDBOX_ERROR, TIMEOUT, ExecutionResult,
+                                      SandboxConfig)
 
+VERDICTS_VERSION = "verdicts-v2"  # what this cache keeps: bump when that changes
 FLUSH_EVERY = 64
 FLUSH_SECONDS = 2.0
 
 
 def program_key(program: str) -> str:
-    return hashlib.sha256(program.encode("utf-8")).hexdigest()
+    return hashlib.sha256(program.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class VerdictCache:
@@ -35,9 +43,13 @@ class VerdictCache:
         limits = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("workers", "isolation")}
         # a folder of their own: the generation cache's folder holds generation and score files only
         self.store = GenerationCache(Path(directory) / "verdicts", {
-            "kind": "execution-verdicts", "execution_rule": EXECUTION_RULE_VERSION, "limits": limits,
-            "isolation": isolation, "python": platform.python_version()}, enabled)
-        self.known = {key: ExecutionResult(*json.loads(value)) for key, value in self.store.load().items()}
+            "kind": "execution-verdicts", "execution_rule": EXECUTION_RULE_VERSION, "verdicts": VERDICTS_VERSION,
+            "limits": limits, "isolation": isolation, "python": platform.python_version()}, enabled)
+        self.known: dict[str, ExecutionResult] = {}
+        for key, value in self.store.load().items():
+            status, detail, duration = json.loads(value)
+            if status not in (TIMEOUT, SANDBOX_ERROR):  # (never written; never served either)
+                self.known[key] = ExecutionResult(status, detail, duration, cacheable=True)
         self.unwritten: dict[str, str] = {}
         self.written_at = time.monotonic()
 
@@ -45,6 +57,8 @@ class VerdictCache:
         return self.known.get(program_key(program))
 
     def put(self, program: str, result: ExecutionResult) -> None:
+        if not result.cacheable:
+            raise ValueError(f"not a verdict of the program's alone, not to be kept: {result!r}")
         key = program_key(program)
         self.known[key] = result
         self.unwritten[key] = json.dumps([result.status, result.detail, result.duration_s])
