@@ -28,9 +28,11 @@ Batch independence (unlike the reference): padded keys are masked out, right pad
 as when alone, and randomness is addressed, not streamed: the uniforms for (sample, step) come from a generator
 seeded by (seed, sample id, step), one per canvas position. So a sample's output does not depend on its batch,
 and steps skipped because they cannot change anything do not shift any later draw. The reference right-pads a
-batch and passes no attention mask (its config has no pad token id), so every position attends to the padding
-after its own suffix, whose length depends on the other samples in the batch; its random draws come from one
-global stream shaped by the batch.
+batch and runs without an attention mask (`_mdm_sample` builds one only when the model config has a pad_token_id;
+docs/open-dllm.md: it passes none), so with bidirectional attention every position, the masked middle included,
+attends to the padding after its own suffix as if it were context; how much padding a sample gets depends on the
+other samples in its batch, and so do its logits, confidences, unmasking order and completion. Its random draws
+come from one global stream shaped by the batch as well.
 
 Exact optimisations (tests compare against a straightforward reference kept in tests/diffusion_reference.py):
 a row runs the model only at steps where its state can change (p2: when its masked count drops; origin: when a

@@ -81,6 +81,8 @@ def choose_tokens(logits: torch.Tensor, settings: SamplingSettings, generators: 
                   seen: torch.Tensor | None = None) -> torch.Tensor:
     """One token per row of `logits` [rows, vocab]: the repetition penalty (needs `seen`), then the argmax when
     greedy, else inverse-CDF sampling with one uniform draw from the row's own generator."""
+    if settings.temperature <= 0 and settings.repetition_penalty == 1.0:
+        return logits.argmax(dim=-1)                            # the float32 cast would not change the argmax
     scores = logits.float()
     if settings.repetition_penalty != 1.0:
         scores = penalise_repetitions(scores, seen, settings.repetition_penalty)
