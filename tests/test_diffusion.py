@@ -1,12 +1,11 @@
 """The diffusion sampler: faithful to Open-dCoder's, and its optimisations exact against the reference."""
 
-import math
-
 import pytest
 import torch
 
 from infill.generation.diffusion import (ALGORITHMS, DiffusionInfiller, DiffusionRequest, DiffusionSettings,
-                                         make_bidirectional, masks_after_step)
+                                         make_bidirectional)
+from infill.generation.diffusion_schedule import p2_masks_left
 from tests.diffusion_reference import reference_infill
 from tests.micro_models import micro_qwen2, micro_tokenizer
 
@@ -43,8 +42,8 @@ def test_p2_schedule_counts(infiller):
         trace = []
         reference_infill(infiller.model, infiller.tokenizer, request.prefix, request.suffix, request.length,
                          settings, request.sample_id, trace)
-        assert trace == [math.floor(request.length * (1 - (i + 1) / 8)) for i in range(8)]
-    assert [masks_after_step(10, i, 64) for i in (0, 5, 6, 62, 63)] == [9, 9, 8, 0, 0]
+        assert trace == list(p2_masks_left(request.length, 8))
+    assert [p2_masks_left(10, 64)[i] for i in (0, 5, 6, 62, 63)] == [9, 9, 8, 0, 0]
 
 
 def test_skipped_steps_and_finished_rows_cut_model_rows(infiller):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from infill.models.registry import MODELS
-from infill.models.prompt_formats import DEEPSEEK, DIFFUSION_CANVAS, PROMPT_FORMATS, QWEN, STARCODER2
+from infill.models.prompt_formats import DEEPSEEK, DIFFUSION_CANVAS, PROMPT_FORMATS, QWEN, STARCODER2, sentinel_ids
 
 QWEN_TOKENIZER = Path(__file__).parent / "data" / "qwen2.5-coder-tokenizer"
 
@@ -20,6 +20,23 @@ def test_qwen_fim_prompt_ids_are_the_published_ones(qwen_tokenizer):
     ids = QWEN.encode(qwen_tokenizer, "def f(x):\n    ", "\n    return y")
     assert ids == [151659, 750, 282, 2075, 982, 257, 151661, 198, 262, 470, 379, 151660]
     assert qwen_tokenizer.encode(QWEN.render("def f(x):\n    ", "\n    return y")) == ids
+
+
+def test_sentinels_are_looked_up_without_building_the_vocabulary(qwen_tokenizer, monkeypatch):
+    expected = [qwen_tokenizer.get_vocab()[t] for t in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")]
+    monkeypatch.setattr(type(qwen_tokenizer), "get_vocab", lambda self: pytest.fail("get_vocab per prompt"))
+    assert sentinel_ids(qwen_tokenizer, ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")) == expected
+    with pytest.raises(ValueError, match="has no <fim_prefix>"):
+        STARCODER2.encode(qwen_tokenizer, "a", "b")
+
+
+def test_a_missing_sentinel_is_found_with_a_tokenizer_that_has_an_unknown_token():
+    from tests.micro_models import micro_tokenizer
+    tokenizer = micro_tokenizer()
+    tokenizer.add_special_tokens({"unk_token": "<unk>"})
+    with pytest.raises(ValueError, match="has no <fim_prefix>, <fim_suffix>, <fim_middle>"):
+        STARCODER2.encode(tokenizer, "a", "b")
+    assert QWEN.encode(tokenizer, "", "")[0] == tokenizer.get_vocab()["<|fim_prefix|>"]
 
 
 def test_qwen_stop_ids_include_the_specials_skip_special_tokens_keeps(qwen_tokenizer):

@@ -2,22 +2,37 @@
 
 Canvas: prefix ids + mask x length + suffix ids (`infill.models.prompt_formats.DiffusionCanvas`). Each step runs the model with
 bidirectional attention, shifts the logits right by one (row j predicts token j: the hidden state at j - 1
-predicts token j, as Open-dCoder was trained), samples tokens and confidences, and unmasks by the algorithm.
+predicts token j, as Open-dCoder was trained), samples tokens and confidences (`diffusion_tokens`), and unmasks by
+the algorithm. Every schedule count is the reference's float32 value (`diffusion_schedule`), not float64's.
 
 Algorithms (`DiffusionSettings.alg`):
-- `p2` (original release, used for the published figures): sample at masked positions; after step i exactly
-  floor(N * (1 - (i + 1) / steps)) of the N variable positions stay masked (the least confident); decoded tokens
-  are never re-masked.
-- `p2_remask` (the later rewrite): sample at every variable position; the floor(N(1 - kappa)) least-confident
+- `p2` (original release, used for the published figures): sample at masked positions; after step i
+  `p2_masks_left` of the N variable positions stay masked (the least confident); decoded tokens are never
+  re-masked.
+- `p2_remask` (the later rewrite): sample at every variable position; the `p2_masks_left` least-confident
   variable positions are (re-)masked; newly unmasked ones take the new sample, kept ones keep their token.
-- `maskgit_plus` / `topk_margin` / `entropy`: reveal the top-n masked positions by confidence (p(x0), top1 - top2,
-  or sum p log p) with n = floor(n_mask * (1 - s / t)), all at the last step; `alg_temp > 0` selects by
-  Gumbel-top-k on confidence / alg_temp.
-- `origin`: each mask is revealed independently with probability 1 - s / t.
+- `maskgit_plus` / `topk_margin` / `entropy`: reveal the `top_n_reveal_counts` most confident masked positions
+  (p(x0), top1 - top2, or sum p log p), all at the last step; `alg_temp > 0` selects by Gumbel-top-k on
+  confidence / alg_temp (our Gumbel noise is float64 from our own draws; the reference's is drawn in the logits'
+  dtype from torch's global generator).
+- `origin`: each mask is revealed independently with probability `origin_reveal_probability` (float32 1 - s/t).
 
-Randomness is addressed, not streamed: the uniforms for (sample, step) come from a generator seeded by
-(seed, sample id, step), one per canvas position. So a sample's output does not depend on its batch, and steps
-skipped because they cannot change anything do not shift any later draw.
+Ties (equal confidences, common in bf16 and at p = 1.0), decided deterministically as the reference does on a
+GPU, where its rows are longer than 32 tokens: p2 / p2_remask re-mask the lowest confidences first with a stable
+ascending `argsort`, so among equals the leftmost stays masked (the rightmost is revealed first); the top-n
+algorithms take `torch.topk`, whose CUDA kernel gathers equal values in index order, so among equals the leftmost
+is revealed first. (On a CPU the reference's order among equals is unspecified: torch 2.13's non-stable argsort
+and topk order them differently depending on the row length.)
+
+Batch independence (unlike the reference): padded keys are masked out, right padding keeps every row's positions
+as when alone, and randomness is addressed, not streamed: the uniforms for (sample, step) come from a generator
+seeded by (seed, sample id, step), one per canvas position. So a sample's output does not depend on its batch,
+and steps skipped because they cannot change anything do not shift any later draw. The reference right-pads a
+batch and runs without an attention mask (`_mdm_sample` builds one only when the model config has a pad_token_id;
+docs/open-dllm.md: it passes none), so with bidirectional attention every position, the masked middle included,
+attends to the padding after its own suffix as if it were context; how much padding a sample gets depends on the
+other samples in its batch, and so do its logits, confidences, unmasking order and completion. Its random draws
+come from one global stream shaped by the batch as well.
 
 Exact optimisations (tests compare against a straightforward reference kept in tests/diffusion_reference.py):
 a row runs the model only at steps where its state can change (p2: when its masked count drops; origin: when a
@@ -34,8 +49,9 @@ from dataclasses import dataclass
 import torch
 
 from infill.config.settings import ALGORITHMS, DiffusionSettings
+from infill.generation.diffusion_schedule import origin_reveal_probability, p2_masks_left, top_n_reveal_counts
+from infill.generation.diffusion_tokens import sample_with_confidence
 from infill.generation.memory import run_halving_on_out_of_memory
-from infill.generation.sampling import filtered_probabilities
 from infill.models.prompt_formats import DIFFUSION_CANVAS, DiffusionCanvas
 
 
@@ -63,46 +79,11 @@ def step_uniforms(seed: int, sample_id: str, step: int, length: int) -> tuple[to
         torch.rand(length, generator=generator, dtype=torch.float64)
 
 
-def masks_after_step(n_variable: int, step: int, steps: int) -> int:
-    """p2's linear schedule: masks left after step `step` (0-based)."""
-    return math.floor(n_variable * (1 - (step + 1) / steps))
-
-
-def timesteps(settings: DiffusionSettings) -> torch.Tensor:
-    return torch.linspace(1, settings.eps, settings.steps + 1, dtype=torch.float64)
-
-
-def reveal_count(n_mask: int, step: int, settings: DiffusionSettings, times: torch.Tensor) -> int:
-    """Top-n algorithms: positions revealed at this step."""
-    if step == settings.steps - 1:
-        return n_mask
-    t, s = float(times[step]), float(times[step + 1])
-    return math.floor(n_mask * (1 - s / t))
-
-
-def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, settings: DiffusionSettings):
-    """Tokens and confidences for rows of `logits` [n, vocab]; `uniforms` [n] drive inverse-CDF sampling."""
-    probabilities = filtered_probabilities(logits, settings.temperature, settings.top_p, settings.top_k,
-                                           top_k_first=False)              # the reference order
-    if settings.temperature > 0:
-        cumulative = probabilities.double().cumsum(dim=-1)
-        cumulative[:, -1] = 1.0 + 1e-9
-        tokens = torch.searchsorted(cumulative, uniforms.to(cumulative.device).unsqueeze(-1)).squeeze(-1)
-    else:
-        tokens = probabilities.argmax(dim=-1)
-    if settings.alg == "topk_margin":
-        top2 = torch.topk(probabilities, 2, dim=-1).values
-        confidence = top2[:, 0] - top2[:, 1]
-    elif settings.alg == "entropy":
-        confidence = (probabilities * torch.log(probabilities.clamp_min(1e-30))).sum(dim=-1)
-    else:
-        confidence = probabilities.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-    return tokens, confidence.double()
-
-
-def rank_positions(positions: list[int], scores: list[float]) -> list[int]:
-    """Positions ordered from most to least preferred; ties go to the leftmost position (deterministic)."""
-    return [p for _, p in sorted(zip(scores, positions), key=lambda sp: (-sp[0], sp[1]))]
+def rank_positions(positions: list[int], scores: list[float], equals_leftmost_first: bool) -> list[int]:
+    """Positions from most to least preferred (highest score first); among equal scores the leftmost comes first
+    when `equals_leftmost_first`, else the rightmost (see the module docstring for why each algorithm uses which)."""
+    side = 1 if equals_leftmost_first else -1
+    return [p for _, p in sorted(zip(scores, positions), key=lambda sp: (-sp[0], side * sp[1]))]
 
 
 @dataclass
@@ -169,28 +150,26 @@ class DiffusionInfiller:
         run_halving_on_out_of_memory(order, batch_size, score)
         return texts, confidence
 
-    def _changes(self, row: _Row, step: int, settings: DiffusionSettings, times, uniforms) -> bool:
+    def _changes(self, row: _Row, step: int, settings: DiffusionSettings, uniforms) -> bool:
         """Can this step change the row's state? Decided before running the model (exactly)."""
         if not row.masked and settings.alg != "p2_remask":
             return False
         if settings.alg == "p2":
-            return masks_after_step(row.length, step, settings.steps) < len(row.masked)
+            return p2_masks_left(row.length, settings.steps)[step] < len(row.masked)
         if settings.alg == "p2_remask":
             return row.length > 0
         if settings.alg == "origin":
-            t, s = float(times[step]), float(times[step + 1])
-            reveal = 1.0 if step == settings.steps - 1 else 1 - s / t
-            return any(float(uniforms[1][p]) < reveal for p in row.masked)
-        return reveal_count(len(row.masked), step, settings, times) > 0
+            probability = origin_reveal_probability(step, settings.steps, settings.eps)
+            return any(float(uniforms[1][p]) < probability for p in row.masked)
+        return top_n_reveal_counts([len(row.masked)], step, settings.steps, settings.eps)[0] > 0
 
     @torch.inference_mode()
     def _run(self, rows: list[_Row], settings: DiffusionSettings) -> None:
-        times = timesteps(settings)
         for step in range(settings.steps):
             draws = {id(r): step_uniforms(settings.seed, r.request.sample_id, step, len(r.ids)) for r in rows}
-            active = [r for r in rows if self._changes(r, step, settings, times, draws[id(r)])]
+            active = [r for r in rows if self._changes(r, step, settings, draws[id(r)])]
             if active:
-                self._step(active, step, settings, times, draws)
+                self._step(active, step, settings, draws)
             if settings.alg != "p2_remask":
                 rows = [r for r in rows if r.masked]               # finished rows leave the batch
                 if not rows:
@@ -212,43 +191,46 @@ class DiffusionInfiller:
         logits = self.model.lm_head(hidden[index_rows, index_pos])
         return list(torch.split(logits, [len(w) for w in wanted]))
 
-    def _step(self, rows: list[_Row], step: int, settings: DiffusionSettings, times, draws) -> None:
+    def _step(self, rows: list[_Row], step: int, settings: DiffusionSettings, draws) -> None:
         remask = settings.alg == "p2_remask"
         wanted = [list(r.variable) if remask else sorted(r.masked) for r in rows]
         for row, positions, logits in zip(rows, wanted, self._logits_at(rows, wanted)):
             token_draws, select_draws = draws[id(row)]
-            index = torch.tensor(positions)
-            tokens, confidence = sample_with_confidence(logits, token_draws[index], settings)
+            tokens, confidence = sample_with_confidence(logits, token_draws[torch.tensor(positions)], settings)
             tokens, confidence = tokens.tolist(), confidence.tolist()
-            if settings.alg == "p2":
-                keep = masks_after_step(row.length, step, settings.steps)
-                reveal = rank_positions(positions, confidence)[: len(positions) - keep]
-            elif remask:
-                keep = masks_after_step(row.length, step, settings.steps)
-                ranked = rank_positions(positions, confidence)
-                masked_now = set(ranked[len(ranked) - keep:]) if keep else set()
-                new_ids = list(row.ids)
-                for p, token in zip(positions, tokens):
-                    if p in masked_now:
-                        new_ids[p] = self.mask_id
-                    elif p in row.masked:
-                        new_ids[p] = token
-                row.ids, row.masked = new_ids, masked_now
+            if remask:
+                self._remask(row, positions, tokens, confidence, p2_masks_left(row.length, settings.steps)[step])
                 continue
-            elif settings.alg == "origin":
-                t, s = float(times[step]), float(times[step + 1])
-                probability = 1.0 if step == settings.steps - 1 else 1 - s / t
-                reveal = [p for p in positions if float(select_draws[p]) < probability]
-            else:
-                n = reveal_count(len(positions), step, settings, times)
-                if settings.alg_temp > 0:                            # Gumbel-top-k on confidence / alg_temp
-                    gumbel = [-math.log(-math.log(min(max(float(select_draws[p]), 1e-12), 1 - 1e-12)))
-                              for p in positions]
-                    scores = [c / settings.alg_temp + g for c, g in zip(confidence, gumbel)]
-                else:
-                    scores = confidence
-                reveal = rank_positions(positions, scores)[:n]
             chosen = dict(zip(positions, tokens))
-            for p in reveal:
+            for p in self._revealed(row, positions, confidence, select_draws, step, settings):
                 row.ids[p] = chosen[p]
                 row.masked.discard(p)
+
+    def _remask(self, row: _Row, positions: list[int], tokens: list[int], confidence: list[float], keep: int):
+        """p2_remask: the `keep` least confident variable positions are masked, newly unmasked ones take their
+        sample, the others keep their token."""
+        ranked = rank_positions(positions, confidence, equals_leftmost_first=False)
+        masked_now = set(ranked[len(ranked) - keep:]) if keep else set()
+        for p, token in zip(positions, tokens):
+            if p in masked_now:
+                row.ids[p] = self.mask_id
+            elif p in row.masked:
+                row.ids[p] = token
+        row.masked = masked_now
+
+    @staticmethod
+    def _revealed(row: _Row, positions: list[int], confidence: list[float], select_draws, step: int,
+                  settings: DiffusionSettings) -> list[int]:
+        """The masked `positions` that take their sample at this step (p2, origin, top-n algorithms)."""
+        if settings.alg == "p2":
+            keep = p2_masks_left(row.length, settings.steps)[step]
+            return rank_positions(positions, confidence, equals_leftmost_first=False)[: len(positions) - keep]
+        if settings.alg == "origin":
+            probability = origin_reveal_probability(step, settings.steps, settings.eps)
+            return [p for p in positions if float(select_draws[p]) < probability]
+        n = top_n_reveal_counts([len(positions)], step, settings.steps, settings.eps)[0]
+        scores = confidence
+        if settings.alg_temp > 0:                                    # Gumbel-top-k on confidence / alg_temp
+            gumbel = [-math.log(-math.log(min(max(float(select_draws[p]), 1e-12), 1 - 1e-12))) for p in positions]
+            scores = [c / settings.alg_temp + g for c, g in zip(confidence, gumbel)]
+        return rank_positions(positions, scores, equals_leftmost_first=True)[:n]

@@ -11,7 +11,9 @@ from infill.models.registry import ModelSpec
 
 # The sampler's version (infill.generation.diffusion), here so that describing a run does not import torch: bump it
 # whenever the sampler can produce another completion.
-SAMPLER_VERSION = "mdm-v1"
+# v2: float32 schedule counts, the reference's tie order, entropy clamp 1e-10, top-p / top-k / temperature in the
+# logits' dtype with the reference's cumulative rule, top-n confidences rounded to the logits' dtype
+SAMPLER_VERSION = "mdm-v2"
 
 
 def diffusion_prefix(sample: Sample) -> str:

@@ -2,6 +2,18 @@
 
 A sample's stream is seeded from (run seed, sample id), and each row draws one uniform number per step from its
 own stream, so the same seed gives the same completion whatever the batch size, order or neighbours.
+
+The logits go through transformers' processors in `model.generate`'s order (transformers 5.24,
+`GenerationMixin._get_logits_processor`), on float32 logits as `generate` casts them:
+1. repetition penalty (RepetitionPenaltyLogitsProcessor: every token id in the row's prompt, padding excluded, and
+   in its generated tokens, once: a negative logit is multiplied by the penalty, a positive one divided) - also
+   when greedy, as in `generate`;
+2. when sampling: temperature, top-k (logits below the k-th largest -> -inf), top-p (TopPLogitsWarper: ascending
+   sort, tokens whose cumulative probability is <= 1 - top_p removed, the most probable always kept);
+3. softmax, then one inverse-CDF draw from the row's own stream (transformers draws with torch.multinomial from
+   the global generator instead: same distribution, batch-independent draws).
+Greedy (temperature 0) takes the argmax after step 1. The settings `generate` would use are resolved by
+`infill.generation.sampling_config`.
 """
 
 from __future__ import annotations
@@ -11,6 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
+# v2: transformers' top-p rule and processor order, repetition penalty (v1: own top-p rule, no penalty)
+SAMPLING_VERSION = "hf-processors-v2"
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -18,6 +33,7 @@ class SamplingSettings:
     top_p: float = 1.0
     top_k: int = 0                # 0: off
     seed: int = 0
+    repetition_penalty: float = 1.0   # 1.0: off
 
 
 def sample_seed(seed: int, sample_id: str) -> int:
@@ -34,43 +50,46 @@ def row_generators(seed: int, sample_ids: list[str]) -> list[torch.Generator]:
     return generators
 
 
-def filtered_probabilities(logits: torch.Tensor, temperature: float, top_p: float, top_k: int,
-                           top_k_first: bool = True) -> torch.Tensor:
-    """Temperature (when > 0), then top-k and top-p (the top-1 token always survives), softmax in float32.
-    `top_k_first=False` applies top-p before top-k, the order of Open-dCoder's sampler."""
-    logits = logits.float()
-    if temperature > 0:
-        logits = logits / temperature
-    filters = (_top_k, _top_p) if top_k_first else (_top_p, _top_k)
-    logits = filters[1](filters[0](logits, top_k, top_p), top_k, top_p)
-    return torch.softmax(logits, dim=-1)
+def penalise_repetitions(scores: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """RepetitionPenaltyLogitsProcessor on float32 `scores` [rows, vocab]; `seen` [rows, vocab] marks the token
+    ids already in each row (prompt and generated)."""
+    penalised = torch.where(scores < 0, scores * penalty, scores / penalty)
+    return torch.where(seen, penalised, scores)
 
 
-def _top_k(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
-    if top_k <= 0:
-        return logits
-    kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
-    return logits.masked_fill(logits < kth, float("-inf"))
+def warped_scores(scores: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:
+    """Temperature, top-k, top-p as transformers' warpers compute them (float32 `scores` [rows, vocab])."""
+    if temperature != 1.0:
+        scores = scores / temperature
+    if top_k > 0:
+        kth = torch.topk(scores, min(top_k, scores.shape[-1]))[0][..., -1, None]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    if top_p < 1.0:
+        ascending, order = torch.sort(scores, descending=False)
+        remove = ascending.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
+        remove[..., -1:] = False                                    # the most probable token always stays
+        scores = scores.masked_fill(remove.scatter(1, order, remove), float("-inf"))
+    return scores
 
 
-def _top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
-    if top_p >= 1.0:
-        return logits
-    sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-    probabilities = torch.softmax(sorted_logits, dim=-1)
-    drop = probabilities.cumsum(dim=-1) - probabilities > top_p          # keep through the crossing token
-    drop[..., 0] = False
-    return logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+def filtered_probabilities(logits: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:
+    """The sampling distribution of each row: float32 softmax of the warped logits."""
+    return torch.softmax(warped_scores(logits.float(), temperature, top_p, top_k), dim=-1)
 
 
-def choose_tokens(logits: torch.Tensor, settings: SamplingSettings, generators: list[torch.Generator]) -> torch.Tensor:
-    """One token per row of `logits` [rows, vocab]: argmax when greedy, else inverse-CDF sampling with one
-    uniform draw from the row's own generator."""
+def choose_tokens(logits: torch.Tensor, settings: SamplingSettings, generators: list[torch.Generator],
+                  seen: torch.Tensor | None = None) -> torch.Tensor:
+    """One token per row of `logits` [rows, vocab]: the repetition penalty (needs `seen`), then the argmax when
+    greedy, else inverse-CDF sampling with one uniform draw from the row's own generator."""
+    if settings.temperature <= 0 and settings.repetition_penalty == 1.0:
+        return logits.argmax(dim=-1)                            # the float32 cast would not change the argmax
+    scores = logits.float()
+    if settings.repetition_penalty != 1.0:
+        scores = penalise_repetitions(scores, seen, settings.repetition_penalty)
     if settings.temperature <= 0:
-        return logits.argmax(dim=-1)
-    probabilities = filtered_probabilities(logits, settings.temperature, settings.top_p, settings.top_k).cpu()
-    draws = torch.stack([torch.rand((), generator=g) for g in generators])
+        return scores.argmax(dim=-1)
+    probabilities = torch.softmax(warped_scores(scores, settings.temperature, settings.top_p, settings.top_k), -1)
+    draws = torch.stack([torch.rand((), generator=g) for g in generators]).to(probabilities.device)
     cumulative = probabilities.cumsum(dim=-1)
     cumulative[:, -1] = 1.0 + 1e-6  # guard against rounding below the last draw
-    tokens = torch.searchsorted(cumulative, draws.unsqueeze(-1)).squeeze(-1)
-    return tokens.to(logits.device)
+    return torch.searchsorted(cumulative, draws.unsqueeze(-1)).squeeze(-1)

@@ -64,11 +64,14 @@ def _fill(piece: str, prefix: str, suffix: str) -> str:
 
 
 def sentinel_ids(tokenizer, tokens: tuple[str, ...]) -> list[int]:
-    vocab = tokenizer.get_vocab()
-    missing = [t for t in tokens if t not in vocab]
+    """The ids of `tokens`, looked up one by one: `get_vocab()` builds the whole vocabulary (about 0.2 s for
+    Qwen2.5's 151k tokens), which every prompt would pay. A missing token maps to None or the unknown token."""
+    ids = [tokenizer.convert_tokens_to_ids(t) for t in tokens]
+    missing = [t for t, i in zip(tokens, ids)
+               if i is None or (i == tokenizer.unk_token_id and t != tokenizer.unk_token)]
     if missing:
         raise ValueError(f"the tokenizer has no {', '.join(missing)}: it does not belong to this prompt format")
-    return [vocab[t] for t in tokens]
+    return ids
 
 
 @dataclass(frozen=True)
