@@ -72,7 +72,7 @@ def first_samples(benchmark: str):
 def run_settings(config, benchmark: str, backend: str):
     """The profile's settings for this benchmark with the run's --infill-* overrides (as generation uses)."""
     parsed = config.stash[RUN].run_config()
-    return LiveSettings(parsed.profile.name, parsed.overrides).for_benchmark(benchmark, backend)
+    return LiveSettings.of(parsed.profile, parsed.overrides).for_benchmark(benchmark, backend)
 
 
 def synchronized(target, device: str):

@@ -9,7 +9,7 @@ import pytest
 from tests.test_suite_end_to_end import run_suite
 
 LIMIT = "10"
-ENSEMBLES = ["--infill-models", "ensemble", "--infill-ensemble", "rec=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct",
+ENSEMBLES = ["--infill-models", "ensemble", "--infill-ensemble", "rec=recorded-open-dcoder-0.5B+recorded-qwen2.5-coder-1.5b-instruct",
              "--infill-limit", LIMIT]
 
 
@@ -38,7 +38,7 @@ def test_ensemble_rows_carry_candidates_and_choose_consistently(full_run):
     by_key = {(r["benchmark"], r["model"], r["sample_id"]): r for r in rows}
     models = {r["model"] for r in rows}
     assert {"ensemble/lowest-perplexity", "ensemble/calibrated", "ensemble/routed", "rec/lowest-perplexity",
-            "tiny-qwen2-fim", "tiny-qwen2-diffusion/oracle", "open-dcoder-0.5B"} <= models
+            "tiny-qwen2-fim", "tiny-qwen2-diffusion/oracle", "recorded-open-dcoder-0.5B"} <= models
     ensemble_rows = [r for r in rows if "ensemble" in r]
     assert ensemble_rows and all(r["source"] == "ensemble" for r in ensemble_rows)
     for r in ensemble_rows:

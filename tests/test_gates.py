@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GATE = """
 [[gate]]
 benchmark = "humaneval-single-line"
-model = "open-dcoder-0.5B"
+model = "recorded-open-dcoder-0.5B"
 metric = "pass@1"
 """
 
@@ -52,13 +52,13 @@ def test_a_valid_file_reads_defaults_fractions_and_must_pass(tmp_path):
                                        'samples = ["py/8_sum_product/L13"]\n'))
     first, second = gates.gates
     assert (first.threshold, first.tolerance, first.n, first.name) == \
-        (790 / 1033, 0.01, 1033, "humaneval-single-line / open-dcoder-0.5B / pass@1")
+        (790 / 1033, 0.01, 1033, "humaneval-single-line / recorded-open-dcoder-0.5B / pass@1")
     assert (second.threshold, second.tolerance, second.n, second.name) == (0.5, 0.0, 64, "mine")
     assert gates.must_pass[0].samples == ("py/8_sum_product/L13",)
 
 
 @pytest.mark.parametrize("text, expected", [
-    (GATE + "at_least = 0.5\nmodel2 = 1\n", "gate 1 (humaneval-single-line / open-dcoder-0.5B / pass@1): unknown key "
+    (GATE + "at_least = 0.5\nmodel2 = 1\n", "gate 1 (humaneval-single-line / recorded-open-dcoder-0.5B / pass@1): unknown key "
                                             "'model2'"),
     (GATE + "at_leest = 0.5\n", "unknown key 'at_leest' (did you mean 'at_least'?)"),
     ("[gates]\nx = 1\n", "unknown top-level key 'gates' (did you mean 'gate'?)"),
@@ -106,9 +106,9 @@ def result(benchmark: str, model: str, metric: str, passed: int, n: int, size: i
             **{k: counts.get(k, 0) for k in ("timeout", "memory", "missing", "sandbox_error")}}
 
 
-RESULTS = [result("humaneval-single-line", "open-dcoder-0.5B", "pass@1", 790, 1033, timeout=3),
-           result("santacoder-fim-py", "open-dcoder-0.5B", "em_first_line", 584, 1043, size=1043),
-           result("santacoder-fim-py", "open-dcoder-0.5B", "em_full", 500, 1043, size=1043)]
+RESULTS = [result("humaneval-single-line", "recorded-open-dcoder-0.5B", "pass@1", 790, 1033, timeout=3),
+           result("santacoder-fim-py", "recorded-open-dcoder-0.5B", "em_first_line", 584, 1043, size=1043),
+           result("santacoder-fim-py", "recorded-open-dcoder-0.5B", "em_full", 500, 1043, size=1043)]
 
 
 def check(tmp_path: Path, text: str, results=RESULTS, records=()):
@@ -138,7 +138,7 @@ def test_lower_is_better_gates_on_counts(tmp_path):
 
 
 def test_a_different_n_fails_and_says_what_to_do(tmp_path):
-    subset = [result("humaneval-single-line", "open-dcoder-0.5B", "pass@1", 60, 64)]
+    subset = [result("humaneval-single-line", "recorded-open-dcoder-0.5B", "pass@1", 60, 64)]
     [outcome] = check(tmp_path, GATE + "at_least = 0.5\nn = 1033\n", results=subset)
     assert outcome.status == "fail"       # even though 60/64 is far above the threshold
     assert "not comparable: measured 93.75% (60/64) on n = 64 samples, but the gate was written for n = 1033 " \
@@ -149,22 +149,22 @@ def test_a_different_n_fails_and_says_what_to_do(tmp_path):
 
 
 def test_a_gate_without_a_result_fails_unless_optional(tmp_path):
-    missing = GATE.replace("open-dcoder-0.5B", "ens/lowest-perplexity") + "at_least = 0.5\n"
+    missing = GATE.replace("recorded-open-dcoder-0.5B", "ens/lowest-perplexity") + "at_least = 0.5\n"
     [outcome] = check(tmp_path, missing)
     assert outcome.status == "fail"
     assert "cannot be checked: no humaneval-single-line / ens/lowest-perplexity / pass@1 result in this run " \
-           "(models with humaneval-single-line results: open-dcoder-0.5B)" in outcome.message
+           "(models with humaneval-single-line results: recorded-open-dcoder-0.5B)" in outcome.message
     [outcome] = check(tmp_path, missing + "optional = true\n")
     assert outcome.status == "skip" and outcome.passed
 
 
 def test_must_pass_names_the_failing_samples(tmp_path):
     def record(sample_id, correct, status, detail=""):
-        return {"benchmark": "humaneval-single-line", "model": "open-dcoder-0.5B", "sample_id": sample_id,
+        return {"benchmark": "humaneval-single-line", "model": "recorded-open-dcoder-0.5B", "sample_id": sample_id,
                 "correct": correct, "status": status, "detail": detail}
     records = [record("SingleLineInfilling/HumanEval/0/L0", True, "passed"),
                record("SingleLineInfilling/HumanEval/0/L2", False, "failed", "AssertionError")]
-    text = ('[[must_pass]]\nbenchmark = "humaneval-single-line"\nmodel = "open-dcoder-0.5B"\nsamples = ['
+    text = ('[[must_pass]]\nbenchmark = "humaneval-single-line"\nmodel = "recorded-open-dcoder-0.5B"\nsamples = ['
             '"SingleLineInfilling/HumanEval/0/L0", "SingleLineInfilling/HumanEval/0/L2", '
             '"SingleLineInfilling/HumanEval/0/L3"]\nname = "easy cases"\n')
     [outcome] = check(tmp_path, text, records=records)
@@ -185,7 +185,7 @@ def test_renderers(tmp_path):
     assert lines[1].startswith("PASS  gate ") and lines[2].startswith("FAIL  gate ")
     markdown = "\n".join(markdown_lines(outcomes, "g.toml"))
     assert markdown.startswith("## Gates\n\n1 passed, 1 failed (gates file `g.toml`).")
-    assert "| humaneval-single-line / open-dcoder-0.5B / pass@1 | humaneval-single-line | open-dcoder-0.5B | pass@1 " \
+    assert "| humaneval-single-line / recorded-open-dcoder-0.5B / pass@1 | humaneval-single-line | recorded-open-dcoder-0.5B | pass@1 " \
            "| 1033 | 76.48% (790/1033) | >= 90.00% | **FAIL** |" in markdown
     assert "Failed gates:" in markdown
     entries = json.loads(json.dumps(outcomes_json(outcomes)))
@@ -197,7 +197,7 @@ def test_renderers(tmp_path):
 
 def run_suite(report_dir: Path, gates: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "bench_tests", "-q", "-p", "no:cacheprovider",
-                           "--infill-models", "open-dcoder-0.5B", "--infill-benchmarks", "humaneval-single-line",
+                           "--infill-models", "recorded-open-dcoder-0.5B", "--infill-benchmarks", "humaneval-single-line",
                            "--infill-limit", "64", "--infill-report-dir", str(report_dir), "--infill-gates", str(gates)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
 
@@ -208,7 +208,7 @@ def test_gates_decide_the_exit_status_of_a_suite_run(tmp_path):
     below.write_text(GATE + "at_least = 0.80\nn = 64\n")
     done = run_suite(tmp_path / "below", below)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "PASS  gate 'humaneval-single-line / open-dcoder-0.5B / pass@1' holds: measured 84.38% (54/64)" in done.stdout
+    assert "PASS  gate 'humaneval-single-line / recorded-open-dcoder-0.5B / pass@1' holds: measured 84.38% (54/64)" in done.stdout
     assert json.loads((tmp_path / "below" / "summary.json").read_text())["gates"][0]["passed"] is True
 
     above = tmp_path / "above.toml"

@@ -15,7 +15,7 @@ def write_jsonl(path, rows):
 
 def test_embedded_recordings_cover_both_benchmarks():
     models = dict(embedded_replays())
-    assert set(models) == {"open-dcoder-0.5B", "deepseek-coder-1.3b-base", "qwen2.5-coder-1.5b-instruct"}
+    assert set(models) == {"recorded-open-dcoder-0.5B", "recorded-deepseek-coder-1.3b-base", "recorded-qwen2.5-coder-1.5b-instruct"}
     for model, folder in models.items():
         files = load_replay(model, folder)
         assert set(files) == {"humaneval-single-line", "santacoder-fim-py"}

@@ -296,7 +296,7 @@ def run_suite(tmp_path: Path, name: str, *args: str) -> Path:
                            "--infill-models", "tiny-qwen2-fim", "--infill-limit", "12",
                            # an ensemble of two recordings: its calibrated and routed rows are fitted on the whole
                            # run, so the merge must refit them on the union of the shards
-                           "--infill-ensemble", "rec=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct",
+                           "--infill-ensemble", "rec=recorded-open-dcoder-0.5B+recorded-qwen2.5-coder-1.5b-instruct",
                            "--infill-benchmarks", "humaneval-single-line,santacoder-fim-py",
                            "--infill-cache-dir", str(tmp_path / f"cache-{name}"),    # each run generates afresh
                            "--infill-report-dir", str(report_dir), *args],

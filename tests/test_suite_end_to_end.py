@@ -12,16 +12,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 PUBLISHED = {  # (benchmark, model, metric): passed, from shared/data/recorded/SOURCES.md
-    ("humaneval-single-line", "open-dcoder-0.5B", "pass@1"): 790,
-    ("humaneval-single-line", "deepseek-coder-1.3b-base", "pass@1"): 821,
-    ("humaneval-single-line", "qwen2.5-coder-1.5b-instruct", "pass@1"): 829,
-    ("santacoder-fim-py", "open-dcoder-0.5B", "em_first_line"): 584,
-    ("santacoder-fim-py", "deepseek-coder-1.3b-base", "em_full"): 604,
-    ("santacoder-fim-py", "qwen2.5-coder-1.5b-instruct", "em_full"): 621,
+    ("humaneval-single-line", "recorded-open-dcoder-0.5B", "pass@1"): 790,
+    ("humaneval-single-line", "recorded-deepseek-coder-1.3b-base", "pass@1"): 821,
+    ("humaneval-single-line", "recorded-qwen2.5-coder-1.5b-instruct", "pass@1"): 829,
+    ("santacoder-fim-py", "recorded-open-dcoder-0.5B", "em_first_line"): 584,
+    ("santacoder-fim-py", "recorded-deepseek-coder-1.3b-base", "em_full"): 604,
+    ("santacoder-fim-py", "recorded-qwen2.5-coder-1.5b-instruct", "em_full"): 621,
 }
 
 
-RECORDED = "open-dcoder-0.5B,deepseek-coder-1.3b-base,qwen2.5-coder-1.5b-instruct"
+RECORDED = "recorded-open-dcoder-0.5B,recorded-deepseek-coder-1.3b-base,recorded-qwen2.5-coder-1.5b-instruct"
 
 
 def run_suite(report_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -51,7 +51,7 @@ def test_recorded_generations_reproduce_published_figures(serial_run):
     # (the timing benchmarks in bench_tests are skipped without --infill-timings)
     assert re.search(r"\b4473 passed, (\d+ skipped, )?1755 xfailed", done.stdout)
     report = (report_dir / "report.md").read_text()
-    assert "| humaneval-single-line | open-dcoder-0.5B | replay | 1033 | 790 | 76.48%" in report
+    assert "| humaneval-single-line | recorded-open-dcoder-0.5B | replay | 1033 | 790 | 76.48%" in report
     assert len((report_dir / "samples.jsonl").read_text().splitlines()) == 3 * 1033 + 3 * 1043
 
 

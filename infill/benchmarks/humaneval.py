@@ -17,18 +17,23 @@ def humaneval_program(prompt: str, completion: str, suffix: str, test: str, entr
     return prompt + completion + suffix + "\n" + test + "\n" + f"check({entry_point})"
 
 
-# The published AR setup (temperature 0.6, 512 new tokens, nothing stripped, batch 64) and Open-dCoder's (p2, 64
-# steps, temperature 0.6, top-p 0.95, oracle length).
-PAPER = KindSettings(GenerationConfig(temperature=0.6, top_p=1.0, max_new_tokens=512, postprocess="none",
+# The published reruns (shared docs/evaluation-rules.md, open-dllm.md). AR: `model.generate(do_sample=True,
+# temperature=0.6, max_new_tokens=512)` and nothing else, so top-k, top-p and the repetition penalty come from each
+# model's generation_config.json, then transformers' defaults; nothing stripped; batch 64. Open-dCoder: the recorded
+# rerun's re-masking p2 (Open-dLLM's code at that date), 64 steps, temperature 0.6, top-p 0.95, oracle length (the
+# profile `open-dllm-readme` runs the original p2 of the Open-dLLM README figures instead).
+PAPER = KindSettings(GenerationConfig(temperature=0.6, do_sample=True, max_new_tokens=512, postprocess="none",
                                       batch_size=64),
-                     DiffusionConfig(steps=64, temperature=0.6, top_p=0.95, alg="p2", postprocess="none"))
+                     DiffusionConfig(steps=64, temperature=0.6, top_p=0.95, alg="p2_remask", postprocess="none"))
 # The smoke models seldom emit end-of-text: single-line completions keep their first line, and generation stops at
 # the first newline (exact under that rule). On CPU a diffusion step costs the model over the whole canvas, so the
 # smoke runs keep 96 prefix and 32 suffix tokens around the hole and take 16 steps; the confidence length policy
 # over-fills canvases, which first_line trims.
-TINY = KindSettings(GenerationConfig(temperature=0.6, top_p=0.95, max_new_tokens=48, postprocess="first_line",
-                                     batch_size=32),
-                    replace(PAPER.diffusion, steps=16, postprocess="first_line", batch_size=96, window=(96, 32)))
+# The smoke profile sets every sampling setting itself (no model defaults) and runs the original p2.
+TINY = KindSettings(GenerationConfig(temperature=0.6, top_p=0.95, top_k=0, repetition_penalty=1.0,
+                                     max_new_tokens=48, postprocess="first_line", batch_size=32),
+                    replace(PAPER.diffusion, alg="p2", steps=16, postprocess="first_line", batch_size=96,
+                            window=(96, 32)))
 
 
 class HumanEvalInfilling(BenchmarkKind):

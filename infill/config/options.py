@@ -37,10 +37,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("--infill-timeout", "infill_timeout", "seconds per HumanEval-Infill program (reference: 3.0)", "3.0"),
     Option("--infill-workers", "infill_workers", "sandbox worker processes (default: CPU count)", "0"),
     Option("--infill-isolation", "infill_isolation", "auto, bwrap or rlimits", "auto"),
-    Option("--infill-profile", "infill_profile", "paper (published setups, real weights) or tiny (shipped smoke "
-           "models on CPU); default: paper with a GPU, tiny without"),
+    Option("--infill-profile", "infill_profile", "paper (the published reruns, real weights), open-dllm-readme "
+           "(paper with Open-dCoder's original p2) or tiny (shipped smoke models on CPU); default: paper with a GPU, "
+           "tiny without"),
     Option("--infill-temperature", "infill_temperature", "sampling temperature for live models (0: greedy)"),
-    Option("--infill-top-p", "infill_top_p", "nucleus sampling threshold for live models"),
+    Option("--infill-top-p", "infill_top_p", "nucleus sampling threshold for live models (default: the profile's, "
+           "else the model's generation_config.json, else transformers' 1.0)"),
+    Option("--infill-top-k", "infill_top_k", "top-k sampling for live AR models (0: off; default as for top-p, "
+           "transformers' default 50)"),
+    Option("--infill-repetition-penalty", "infill_repetition_penalty", "repetition penalty for live AR models "
+           "(default as for top-p; 1.0: off)"),
     Option("--infill-max-new-tokens", "infill_max_new_tokens", "new tokens per completion for AR models"),
     Option("--infill-seed", "infill_seed", "seed; each sample has its own random stream derived from it"),
     Option("--infill-batch-size", "infill_batch_size", "generation batch size (halved on out-of-memory)"),

@@ -1,8 +1,12 @@
 """Named profiles: which live models run by default, their length policies and perplexity ensembles. Each benchmark
 kind carries its own generation settings per profile (infill.benchmarks.kind.BenchmarkKind.settings).
 
-- `paper` reproduces the published setups (see shared docs/evaluation-rules.md). It needs the real weights and is
-  the default on a GPU.
+- `paper` reruns what the recorded figures ran (shared docs/evaluation-rules.md, open-dllm.md): the AR models with
+  `generate`'s own sampling resolution (their generation_config.json), Qwen2.5-Coder-1.5B-Instruct for the
+  recorded "Qwen 2.5 Coder 1.5B" row, and Open-dCoder with the re-masking p2 of the recorded rerun. It needs the
+  real weights and is the default on a GPU.
+- `open-dllm-readme` is `paper` with Open-dCoder's original p2, the setup of the Open-dLLM README figures
+  (77.4 / 56.4).
 - `tiny` runs the shipped smoke models on CPU: scores near zero by design. The default without a GPU.
 The default run adds the profile's perplexity ensembles (each strategy a row `NAME/STRATEGY`). Diffusion models run
 under every length policy of the profile (oracle beside a non-oracle one), each reported as its own row
@@ -28,20 +32,30 @@ class Profile:
     ensemble_scorer: str = "ar_plain:qwen2.5-coder-1.5b"
     ensemble_strategies: tuple[str, ...] = ("lowest-perplexity", "calibrated", "routed")
     score_context_lines: tuple[int, int] | None = None      # AR scorers: (prefix, suffix) lines kept; None: all
+    settings_from: str = ""                                 # whose kind settings it uses (default: its own name)
+    overrides: tuple[tuple[str, object], ...] = ()          # on top of those (the command line's win over these)
 
+    @property
+    def settings_name(self) -> str:
+        return self.settings_from or self.name
+
+
+PAPER_MODELS = ("open-dcoder-0.5b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct",
+                "deepseek-coder-1.3b-base", "starcoder2-3b")
+PAPER_ENSEMBLES = ("ensemble=open-dcoder-0.5b/oracle+qwen2.5-coder-1.5b-instruct",
+                   "recorded-ensemble=recorded-open-dcoder-0.5B+recorded-qwen2.5-coder-1.5b-instruct")
 
 PROFILES: dict[str, Profile] = {p.name: p for p in [
-    Profile("paper", ("open-dcoder-0.5b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "deepseek-coder-1.3b-base",
-                      "starcoder2-3b"),
-            description="published setups; real weights, GPU recommended",
-            ensembles=("ensemble=open-dcoder-0.5b/oracle+qwen2.5-coder-1.5b",
-                       "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
-            ensemble_scorer="ar_plain:qwen2.5-coder-1.5b"),
+    Profile("paper", PAPER_MODELS, description="the published reruns (Open-dCoder: re-masking p2); real weights, GPU "
+            "recommended", ensembles=PAPER_ENSEMBLES, ensemble_scorer="ar_plain:qwen2.5-coder-1.5b"),
+    Profile("open-dllm-readme", PAPER_MODELS, description="paper with Open-dCoder's original p2 (the Open-dLLM "
+            "README figures)", ensembles=PAPER_ENSEMBLES, ensemble_scorer="ar_plain:qwen2.5-coder-1.5b",
+            settings_from="paper", overrides=(("alg", "p2"),)),
     Profile("tiny", ("tiny-qwen2-fim", "tiny-qwen2-diffusion"),
             length_policies=("oracle", "confidence:6,12"),
             description="the shipped smoke models on CPU: scores near zero by design",
             ensembles=("ensemble=tiny-qwen2-diffusion/oracle+tiny-qwen2-fim",
-                       "recorded-ensemble=open-dcoder-0.5B+qwen2.5-coder-1.5b-instruct"),
+                       "recorded-ensemble=recorded-open-dcoder-0.5B+recorded-qwen2.5-coder-1.5b-instruct"),
             ensemble_scorer="ar_plain:tiny-qwen2-fim", score_context_lines=(24, 8)),
 ]}
 

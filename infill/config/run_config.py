@@ -23,6 +23,7 @@ from infill.run.shard import Shard, parse_shard
 DTYPES = ("float32", "bfloat16", "float16")
 # (option, settings field, type, minimum): command-line values that replace the profile's generation settings
 OVERRIDES = (("infill_temperature", "temperature", float, 0.0), ("infill_top_p", "top_p", float, 0.0),
+             ("infill_top_k", "top_k", int, 0), ("infill_repetition_penalty", "repetition_penalty", float, 0.01),
              ("infill_max_new_tokens", "max_new_tokens", int, 1), ("infill_seed", "seed", int, 0),
              ("infill_batch_size", "batch_size", int, 1), ("infill_steps", "steps", int, 1),
              ("infill_alg_temp", "alg_temp", float, 0.0))
@@ -150,6 +151,8 @@ def parse_overrides(get) -> dict:
                  for dest, field, kind, minimum in OVERRIDES if get(dest) not in (None, "")}
     if overrides.get("top_p", 0.5) > 1.0:
         raise InfillUsageError(f"--infill-top-p {overrides['top_p']}: must be at most 1.0")
+    if "temperature" in overrides:          # 0 is greedy: `generate`'s do_sample=False
+        overrides["do_sample"] = overrides["temperature"] > 0
     if get("infill_alg"):
         overrides["alg"] = choice("infill_alg", get("infill_alg"), ALGORITHMS)
     if get("infill_postprocess"):
@@ -195,7 +198,7 @@ def check_model_names(config: RunConfig) -> None:
     from infill.sources.replay.files import embedded_replays
     replayed: set[str] = set()
     for request in config.replays:
-        if request.model in replayed or request.model in BUILTIN_SOURCES or request.model in MODELS:
+        if request.model in replayed or request.model in BUILTIN_SOURCES:
             raise InfillUsageError(f"--infill-replay {request.option!r}: model name {request.model!r} is already "
                                    f"taken; give each replayed model its own name")
         replayed.add(request.model)

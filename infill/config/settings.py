@@ -9,10 +9,14 @@ from dataclasses import dataclass, fields, replace
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """An autoregressive FIM model's settings."""
+    """An autoregressive FIM model's settings. A sampling setting left None is resolved as `model.generate` does:
+    from the model's generation_config.json, else transformers' default (infill.generation.sampling_config)."""
     temperature: float = 0.6
-    top_p: float = 1.0
-    top_k: int = 0
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    do_sample: bool = True
+    stop_token_ids: tuple[int, ...] = ()      # besides the prompt format's: the model's own eos ids (resolved)
     max_new_tokens: int = 512
     seed: int = 0
     postprocess: str = "none"

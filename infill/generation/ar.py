@@ -30,9 +30,12 @@ class Request:
 
 
 class ARFimGenerator:
-    def __init__(self, model, tokenizer, prompt_format: PromptFormat, stop_at_newline: bool = False):
+    def __init__(self, model, tokenizer, prompt_format: PromptFormat, stop_at_newline: bool = False,
+                 extra_stop_ids: tuple[int, ...] = ()):
         self.model, self.tokenizer, self.prompt_format = model, tokenizer, prompt_format
-        self.stop_ids = prompt_format.stop_ids(tokenizer)
+        # the format's stops, and the model's own eos ids from its generation_config.json (generate stops there too:
+        # <|im_end|> for an Instruct model)
+        self.stop_ids = sorted(set(prompt_format.stop_ids(tokenizer)) | set(extra_stop_ids))
         # With first-line post-processing nothing after the first newline is kept, so a row may stop at the first
         # token that contains one (an exact shortcut, not an approximation).
         self.newline_ids = newline_token_ids(tokenizer) if stop_at_newline else []

@@ -24,6 +24,10 @@ class GenerationBackend(Protocol):
     def describe(self) -> dict:
         """Versions of what decides the output besides model, settings and data: backend, prompt format, ..."""
 
+    def resolve(self, loaded, settings, command_line: dict) -> tuple[object, dict]:
+        """(`settings` with whatever the loaded model decides filled in, {setting: {value, origin}} for the report);
+        `command_line` names the values the user set."""
+
     def generate(self, loaded, samples: list[Sample], settings) -> Iterator[tuple[list[Sample], list[str]]]:
         """Raw completions for `samples` with the loaded model (infill.generation.loading.LoadedModel)."""
 

@@ -34,6 +34,10 @@ class DiffusionBackend:
                 "length_policy": {"name": self.policy.name, "version": self.policy.version,
                                   "uses_ground_truth": self.policy.uses_ground_truth}}
 
+    def resolve(self, loaded, settings, command_line: dict):
+        """The sampler's settings are the run's own (nothing comes from the model's files)."""
+        return settings, {}
+
     def generate(self, loaded, samples: list[Sample], settings):
         from infill.generation.diffusion import DiffusionInfiller, DiffusionRequest
 

@@ -74,7 +74,7 @@ def check_available(spec: ModelSpec, path_override: str | None = None) -> str:
     raise InfillUsageError(
         f"model {spec.name} ({spec.source}): no weights in the Hugging Face cache {constants.HF_HUB_CACHE} and "
         f"the hub is unreachable (or HF_HUB_OFFLINE is set): download them where the hub is reachable "
-        f"(huggingface-cli download {spec.source}) and copy the cache, or pass --infill-model-path "
+        f"(hf download {spec.source}) and copy the cache, or pass --infill-model-path "
         f"{spec.name}=DIR")
 
 
@@ -128,5 +128,19 @@ def load_model(spec: ModelSpec, path_override: str | None = None, dtype_override
                            "hf-cache" if local_only else "hub")
     raise InfillUsageError(
         f"model {spec.name} ({spec.source}): no weights found in {' or '.join(tried) or 'the HF cache'}: "
-        f"download them where the hub is reachable (huggingface-cli download {spec.source}) and copy the "
+        f"download them where the hub is reachable (hf download {spec.source}) and copy the "
         f"cache, or pass --infill-model-path {spec.name}=DIR")
+
+
+def generation_config_of(loaded: LoadedModel) -> dict | None:
+    """The loaded model's own generation_config.json (None when it has none): what `model.generate` falls back on
+    for every sampling setting its call does not give (infill.generation.sampling_config)."""
+    import json
+    local = Path(loaded.location)
+    if local.is_dir():
+        path = local / "generation_config.json"
+    else:
+        from huggingface_hub import try_to_load_from_cache
+        found = try_to_load_from_cache(loaded.spec.source, "generation_config.json", revision=loaded.spec.revision)
+        path = Path(found) if isinstance(found, str) else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None

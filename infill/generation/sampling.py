@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-# v2: transformers' top-p rule and processor order, repetition penalty (v1: own top-p rule, no penalty)
-SAMPLING_VERSION = "hf-processors-v2"
+from infill.generation.sampling_config import SAMPLING_VERSION  # noqa: F401  (the version of this module's rules)
 
 
 @dataclass(frozen=True)

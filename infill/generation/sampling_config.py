@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+# The version of the engine's sampling rules (infill.generation.sampling), here so that describing a run imports no
+# torch. v2: transformers' top-p rule and processor order, repetition penalty (v1: own top-p rule, no penalty)
+SAMPLING_VERSION = "hf-processors-v2"
+
 OVERRIDE, PROFILE, MODEL_FILE, DEFAULT = "override", "profile", "generation_config.json", "transformers default"
 
 # transformers 5.24 GenerationConfig._get_default_generation_params (the same values as 4.x GenerationConfig())

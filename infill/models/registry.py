@@ -32,6 +32,9 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
               notes="Qwen2.5-Coder-0.5B + masked-diffusion pretraining; bidirectional attention, shifted head"),
     ModelSpec("qwen2.5-coder-0.5b", "Qwen/Qwen2.5-Coder-0.5B", "ar-fim", "qwen-fim"),
     ModelSpec("qwen2.5-coder-1.5b", "Qwen/Qwen2.5-Coder-1.5B", "ar-fim", "qwen-fim"),
+    ModelSpec("qwen2.5-coder-1.5b-instruct", "Qwen/Qwen2.5-Coder-1.5B-Instruct", "ar-fim", "qwen-fim",
+              notes="the recorded 'Qwen 2.5 Coder 1.5B' row; its generation_config.json sets top_p 0.8, top_k 20, "
+                    "repetition_penalty 1.1 and stops at <|im_end|> too"),
     ModelSpec("deepseek-coder-1.3b-base", "deepseek-ai/deepseek-coder-1.3b-base", "ar-fim", "deepseek-fim"),
     ModelSpec("starcoder2-3b", "bigcode/starcoder2-3b", "ar-fim", "starcoder2-fim"),
     ModelSpec("tiny-qwen2-fim", str(TINY_DIR / "tiny-qwen2-fim"), "ar-fim", "qwen-fim", dtype="float32",

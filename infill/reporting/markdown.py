@@ -72,6 +72,9 @@ def sources_lines(sources: list[dict]) -> list[str]:
                          + (": uses the ground truth's length" if policy["uses_ground_truth"] else ""))
         for kind, settings in source.get("settings", {}).items():
             lines.append(f"  - {kind}: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        for kind, values in source.get("effective_sampling", {}).items():
+            lines.append(f"  - {kind}, sampling as `generate` resolves it: " + ", ".join(
+                f"{name}={value['value']} ({value['origin']})" for name, value in values.items()))
         if source.get("weights"):
             lines.append(f"  - weights `{source['weights'][:40]}`, {source['device']}, {source['dtype']}")
         for bench, f in source.get("files", {}).items():

@@ -25,7 +25,7 @@ DEFAULT_BENCHMARKS = "humaneval-single-line,santacoder-fim-py"
 def build_run(config: RunConfig, progress: Progress | None = None, gpu: bool = False) -> BenchmarkRun:
     progress = progress or SilentProgress()
     pool = ModelPool("sequential" if config.sequential_models else "together", config.paths, config.dtype)
-    settings = LiveSettings(config.profile.name, config.overrides)
+    settings = LiveSettings.of(config.profile, config.overrides)
     scores = ScoreService(pool, MODELS, settings, ScoringOptions(
         config.cache_dir, config.cache_enabled, context_lines=config.profile.score_context_lines), progress)
     sources, notes = build_sources(SourceFactory(config, pool, settings, progress), scores)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from infill.config.live_settings import LiveSettings
 from infill.config.run_config import RunConfig
+from infill.errors import InfillUsageError
 from infill.generation.backends import make_backend
+from infill.generation.loading import check_available
 from infill.generation.length import parse_length_policy
 from infill.generation.pool import ModelPool
 from infill.models.registry import MODELS
@@ -30,6 +32,7 @@ class SourceFactory:
     settings: LiveSettings
     progress: Progress
     replayed: dict[str, CompletionSource] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)     # registry model -> why its weights are not here
 
     def __post_init__(self):
         self.embedded = dict(embedded_replays())
@@ -40,11 +43,25 @@ class SourceFactory:
     def live(self, name: str, only_policy=None) -> dict[str, LiveSource]:
         """One source per registry model; a diffusion model gets one per length policy (MODEL/POLICY)."""
         spec = MODELS[name]
+        try:
+            location = check_available(spec, self.pool.path_overrides.get(name))
+        except InfillUsageError as error:       # every missing model is named at once (check_weights)
+            self.missing[name] = str(error)
+            return {}
         policies = ([only_policy] if only_policy else list(self.config.length_policies)) \
             if spec.backend == "diffusion" else [None]
         made = [LiveSource(spec, make_backend(spec, policy), self.settings, self.pool, self.cache, self.progress,
-                           policy) for policy in policies]
+                           policy, location) for policy in policies]
         return {source.model: source for source in made}
+
+    def check_weights(self) -> None:
+        """One error for every registry model without weights: a line each, with the command that fetches it."""
+        if len(self.missing) == 1:
+            raise InfillUsageError(next(iter(self.missing.values())))
+        if self.missing:
+            raise InfillUsageError(f"{len(self.missing)} models have no weights here:\n" + "\n".join(
+                f"  {name}: hf download {MODELS[name].source} (then copy the Hugging Face cache here), or "
+                f"--infill-model-path {name}=DIR" for name in self.missing))
 
     def named(self, model: str) -> dict[str, CompletionSource]:
         """The rows a name of --infill-models stands for ({} for an ensemble name: built later)."""
@@ -88,6 +105,7 @@ def build_sources(factory: SourceFactory, scores: ScoreService) -> tuple[dict[st
                      "(shipped in infill/recorded, Apache-2.0), then the live models of profile "
                      f"`{profile.name}` and its perplexity ensembles.")
     add_ensemble_members(ensembles, sources, factory)
+    factory.check_weights()
     options = config.ensembles
     sources.update(build_ensembles(ensembles, options.scorer, options.combine, options.strategies, sources, scores))
     left_out = [m for m in factory.replayed if m not in sources]

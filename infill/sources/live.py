@@ -36,12 +36,15 @@ class LiveSource(CompletionSource):
     kind = "live"
 
     def __init__(self, spec: ModelSpec, backend: GenerationBackend, settings: LiveSettings, pool: ModelPool,
-                 cache: CacheOptions, progress: Progress, length_policy: LengthPolicy | None = None):
+                 cache: CacheOptions, progress: Progress, length_policy: LengthPolicy | None = None,
+                 location: str | None = None):
         self.spec, self.backend, self.settings, self.length_policy = spec, backend, settings, length_policy
         self.model = f"{spec.name}/{length_policy.label}" if length_policy else spec.name
         self.pool, self.cache_options, self.progress = pool, cache, progress
-        self.location = check_available(spec, pool.path_overrides.get(spec.name))   # fail before the run
+        # where the weights are, checked before the run (the caller may have checked already)
+        self.location = location or check_available(spec, pool.path_overrides.get(spec.name))
         self.identity: dict | None = None                          # weights, device, dtype once loaded
+        self.effective: dict[str, dict] = {}                       # kind -> sampling values and their origins
         self.refreshed: set[str] = set()
         self.completions: dict[str, dict[str, str]] = {}
 
@@ -49,7 +52,17 @@ class LiveSource(CompletionSource):
         return True
 
     def settings_for(self, benchmark: str):
+        """The profile's settings with the command line's (what does not depend on the weights)."""
         return self.settings.for_benchmark(benchmark, self.spec.backend)
+
+    def resolved_settings(self, benchmark: str):
+        """The settings generation runs with: what the model's own files decide filled in (AR sampling)."""
+        from infill.benchmarks import kind_of
+        settings, origins = self.backend.resolve(self._load(), self.settings_for(benchmark),
+                                                 self.settings.command_line)
+        if origins:
+            self.effective[kind_of(benchmark).name] = origins
+        return settings
 
     def completion(self, sample: Sample) -> str | None:
         if sample.sample_id not in self.completions.get(sample.benchmark, {}):
@@ -63,7 +76,7 @@ class LiveSource(CompletionSource):
         return loaded
 
     def cache_for(self, benchmark: str, refresh: bool = False) -> GenerationCache:
-        loaded, settings = self._load(), self.settings_for(benchmark)
+        loaded, settings = self._load(), self.resolved_settings(benchmark)
         components = {
             "model": self.spec.name, "source": self.spec.source, "weights": loaded.weights_identity,
             "dtype": loaded.dtype, "device_kind": loaded.device, **self.backend.describe(),
@@ -77,7 +90,7 @@ class LiveSource(CompletionSource):
         have = self.completions.get(benchmark, {})
         if benchmark in self.completions and all(s.sample_id in have for s in samples):
             return
-        settings = self.settings_for(benchmark)
+        settings = self.resolved_settings(benchmark)
         postprocess = POSTPROCESS[settings.postprocess]
         cache = self.cache_for(benchmark, refresh=self.cache_options.refresh and benchmark not in self.refreshed)
         self.refreshed.add(benchmark)
@@ -108,4 +121,6 @@ class LiveSource(CompletionSource):
                 "settings": self.settings.per_kind(self.spec.backend), **self.backend.provenance()}
         if self.identity is not None:
             info.update(self.identity)
+        if self.effective:                  # AR sampling as generate resolves it, with where each value came from
+            info["effective_sampling"] = dict(sorted(self.effective.items()))
         return info

@@ -201,6 +201,9 @@ def _read_json_list(file: Path, explicit: str | None) -> ReplayFile:
     return ReplayFile(file, benchmark, completions, "bigcode-json", sha256="", notes=notes)
 
 
+RECORDED_PREFIX = "recorded-"       # a recorded row never shares its name with the live registry model
+
+
 def embedded_replays() -> list[tuple[str, Path]]:
-    """The recorded real generations shipped in the package: (model, folder)."""
-    return [(p.name, p) for p in sorted(RECORDED_DIR.iterdir()) if p.is_dir()]
+    """The recorded real generations shipped in the package: (row name, folder), e.g. recorded-open-dcoder-0.5B."""
+    return [(RECORDED_PREFIX + p.name, p) for p in sorted(RECORDED_DIR.iterdir()) if p.is_dir()]
