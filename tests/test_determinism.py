@@ -79,7 +79,8 @@ def test_same_seed_and_settings_give_byte_identical_reports(two_runs):
 
 # ---- provenance -------------------------------------------------------------------------------------------------
 
-AR_SETTINGS = {"temperature", "top_p", "top_k", "max_new_tokens", "seed", "postprocess", "batch_size"}
+AR_SETTINGS = {"temperature", "top_p", "top_k", "repetition_penalty", "do_sample", "stop_token_ids", "max_new_tokens", "seed",
+               "postprocess", "batch_size"}
 DIFFUSION_SETTINGS = {"steps", "temperature", "top_p", "top_k", "alg", "alg_temp", "eps", "seed", "window",
                       "postprocess", "batch_size"}
 
