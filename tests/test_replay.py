@@ -27,7 +27,7 @@ def test_integer_task_ids_index_santacoder_py_rows():
     files = load_replay("ds", RECORDED_DIR / "deepseek-coder-1.3b-base")
     completions = files["santacoder-fim-py"].completions
     first = "py/75_is_multiply_prime/L24"
-    assert completions[first] == "\n        return False\n\n\nprint(is_multiply_prime(30))"
+    assert completions[first] == ["\n        return False\n\n\nprint(is_multiply_prime(30))"]
 
 
 def test_human_eval_samples_format(tmp_path):
@@ -36,17 +36,17 @@ def test_human_eval_samples_format(tmp_path):
         {"task_id": "SingleLineInfilling/HumanEval/0/L1", "completion": "y\n"}])
     files = load_replay("m", f)
     assert list(files) == ["humaneval-single-line"]
-    assert files["humaneval-single-line"].completions == {"SingleLineInfilling/HumanEval/0/L0": "x\n",
-                                                          "SingleLineInfilling/HumanEval/0/L1": "y\n"}
+    assert files["humaneval-single-line"].completions == {"SingleLineInfilling/HumanEval/0/L0": ["x\n"],
+                                                          "SingleLineInfilling/HumanEval/0/L1": ["y\n"]}
 
 
 def test_bigcode_generations_json(tmp_path):
     f = tmp_path / "generations.json"
-    f.write_text(json.dumps([["a", "b"]] + [["c"]] * 163))
+    f.write_text(json.dumps([["a", "b"]] + [["c", "d"]] * 163))
     files = load_replay("m", f)
     replay = files["humaneval-random-span-light"]                 # matched by size: 164 rows
-    assert replay.completions["RandomSpanInfillingLight/HumanEval/0/1"] == "a"
-    assert "first is graded" in replay.notes[0]
+    assert replay.completions["RandomSpanInfillingLight/HumanEval/0/1"] == ["a", "b"]
+    assert replay.samples_per_task == 2 and "2 candidates per task" in replay.notes[0]
 
 
 @pytest.mark.parametrize("rows, message", [
@@ -55,10 +55,17 @@ def test_bigcode_generations_json(tmp_path):
     ([{"completion": "x"}], r":1: no task_id field"),
     ([{"task_id": "SingleLineInfilling/HumanEval/0/L0", "completion": 5}], r":1: completion must be a string"),
     ([{"task_id": "SingleLineInfilling/HumanEval/0/L0", "completion": "x"},
-      {"task_id": "SingleLineInfilling/HumanEval/0/L0", "completion": "y"}], r":2: duplicate task_id .*line 1"),
+      {"task_id": "SingleLineInfilling/HumanEval/0/L0", "completion": "y"},
+      {"task_id": "SingleLineInfilling/HumanEval/0/L1", "completion": "y"}],
+     r"task SingleLineInfilling/HumanEval/0/L1 has 1 candidates and task SingleLineInfilling/HumanEval/0/L0 has 2: "
+     r"every task of a file needs the same number"),
     ([{"task_id": "SingleLineInfilling/HumanEval/0/L0", "completion": "x"},
-      {"task_id": "SingleLineInfilling/HumanEval/999/L0", "completion": "y"}], r":2: unknown task_id"),
-    ([{"task_id": "Nope/0", "completion": "x"}], r":1: unknown task_id 'Nope/0': matches no benchmark"),
+      {"task_id": "SingleLineInfilling/HumanEval/0/L9", "completion": "y"}],
+     r":2: unknown task_id 'SingleLineInfilling/HumanEval/0/L9': not a sample of humaneval-single-line; did you mean "
+     r"'SingleLineInfilling/HumanEval/\d+/L\d'\? its ids look like 'SingleLineInfilling/HumanEval/0/L0'"),
+    ([{"task_id": "Nope/0", "completion": "x"}], r":1: unknown task_id 'Nope/0': matches no benchmark; task ids "
+                                                 r"look like SingleLineInfilling/HumanEval/0/L0 \(humaneval-single-line\)"
+                                                 r".*py/75_is_multiply_prime/L24 \(santacoder-fim-py\)"),
     ([{"task_id": 3, "completion": "x"}], r":1: integer task_id but the file name names no benchmark"),
     (["[1, 2]"], r":1: expected a JSON object"),
 ])
@@ -86,3 +93,38 @@ def test_option_parsing(tmp_path):
         parse_replay(f"m={tmp_path / 'nope'}")
     with pytest.raises(InfillUsageError, match="unknown benchmark"):
         parse_replay(f"m:nope={tmp_path}")
+
+
+def test_an_explicit_benchmark_wins_over_the_ids(tmp_path):
+    f = write_jsonl(tmp_path / "s.jsonl", [{"task_id": "SingleLineInfilling/HumanEval/0/L0", "completion": "x"}])
+    with pytest.raises(InfillUsageError, match=r"not a sample of humaneval-multi-line; .*its ids look like "
+                                               r"'MultiLineInfilling/HumanEval/0/L0_L0'"):
+        load_replay("m", f, "humaneval-multi-line")
+
+
+def santacoder_rows():
+    from infill.benchmarks.loading import DATA_DIR, read_rows
+    return read_rows(DATA_DIR / "santacoder-fim" / "santacoder-fim-task.all.jsonl.gz")
+
+
+def test_bigcodes_mixed_santacoder_fim_output_reads_as_its_three_benchmarks(tmp_path):
+    rows = santacoder_rows()
+    f = tmp_path / "generations_santacoder_fim.json"
+    f.write_text(json.dumps([[row["canonical_solution"]] for row in rows]))     # the exact reference answers
+    files = load_replay("m", f)
+    assert {b: len(r.completions) for b, r in files.items()} == {
+        "santacoder-fim-py": 1043, "santacoder-fim-js": 1969, "santacoder-fim-java": 1780}
+    from infill.benchmarks import load_benchmark
+    for benchmark, replay in files.items():
+        assert all(replay.completions[s.sample_id] == [s.canonical] for s in load_benchmark(benchmark).samples)
+
+
+def test_bigcodes_limited_output_is_the_first_rows_of_the_file(tmp_path):
+    rows = santacoder_rows()[:40]
+    f = tmp_path / "generations.json"
+    f.write_text(json.dumps([[row["canonical_solution"]] for row in rows]))
+    files = load_replay("m", f, "santacoder-fim-py")         # 40 entries: named, not guessed by size
+    from infill.benchmarks import load_benchmark
+    by_id = load_benchmark("santacoder-fim-py").by_id()
+    assert len(files["santacoder-fim-py"].completions) == sum(r["language"] == "py" for r in rows)
+    assert all(by_id[s].canonical == c[0] for s, c in files["santacoder-fim-py"].completions.items())

@@ -22,7 +22,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict]:
     import datasets  # imported here: costs a second, and replay-free unit tests do not need it
 
     datasets.disable_progress_bars()
@@ -41,7 +41,7 @@ def load_benchmark(name: str) -> BenchmarkData:
     path = DATA_DIR / bench.data_file      # an absolute data_file (a kind of your own) replaces DATA_DIR
     if not path.is_file():
         raise InfillUsageError(f"benchmark data file {path} is missing: reinstall infill-bench or restore it with git")
-    rows = _read_rows(path)
+    rows = read_rows(path)
     if bench.row_filter:
         column, value = bench.row_filter
         rows = [r for r in rows if r.get(column) == value]

@@ -76,6 +76,9 @@ OPTIONS: tuple[Option, ...] = (
            "(generations, scores, verdicts)", kind="flag"),
     Option("--infill-refresh-cache", "infill_refresh_cache", "discard this run's cached generations and regenerate",
            kind="flag"),
+    Option("--infill-allow-partial-replay", "infill_allow_partial_replay", "grade a replayed file that lacks some "
+           "selected samples (they count as missing) instead of stopping; its rows are marked PARTIAL and gates "
+           "refuse them", kind="flag"),
     Option("--infill-sequential-models", "infill_sequential_models", "hold one model in memory at a time "
            "(generate, free, load the next; for small GPUs)", kind="flag"),
     Option("--infill-shard", "infill_shard", "run only shard I of N: a stable split of the selected samples (after "

@@ -63,6 +63,7 @@ class RunConfig:
     cache_enabled: bool = True
     refresh_cache: bool = False
     sequential_models: bool = False
+    allow_partial_replay: bool = False
     ensembles: EnsembleOptions | None = None
     report_dir: str | None = None                # as given; the plugin resolves it against where pytest started
     gates: str | None = None
@@ -107,6 +108,7 @@ def parse_run_config(raw: Mapping[str, object], gpu: bool = False) -> RunConfig:
         cache_dir=Path(str(get("infill_cache_dir") or DEFAULT_CACHE_DIR)).expanduser(),
         cache_enabled=not get("infill_no_cache"), refresh_cache=bool(get("infill_refresh_cache")),
         sequential_models=bool(get("infill_sequential_models")),
+        allow_partial_replay=bool(get("infill_allow_partial_replay")),
         report_dir=get("infill_report_dir"), gates=get("infill_gates"), timings=bool(get("infill_timings")))
     check_model_names(config)
     return parse_grading(config, get)

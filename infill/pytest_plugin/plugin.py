@@ -138,8 +138,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     holder.stop_if_failed()
     if holder.run is not None:
         check_test_functions(session.config, holder.run)
-        holder.run.select([i.callspec.params["case"] for i in session.items
-                           if isinstance(getattr(i, "callspec", None) and i.callspec.params.get("case"), Case)])
+        try:
+            holder.run.select([i.callspec.params["case"] for i in session.items
+                               if isinstance(getattr(i, "callspec", None) and i.callspec.params.get("case"), Case)],
+                              holder.run_config().allow_partial_replay)
+        except InfillUsageError as error:
+            usage_exit(error, config=session.config)
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,8 @@ def results_lines(results: list[dict]) -> list[str]:
         subset = "" if r["n"] == r["dataset_size"] else f" of {r['dataset_size']}"
         low, high = r["ci95"]
         lines.append(
-            f"| {r['benchmark']} | {r['model']} | {r['source']} | {r['n']}{subset} | {r['passed']} "
+            f"| {r['benchmark']} | {r['model']}{' **PARTIAL**' if r.get('partial') else ''} | {r['source']} "
+            f"| {r['n']}{subset} | {r['passed']} "
             f"| {percent(r['value'])} [{percent(low)}, {percent(high)}] | {r['metric']} "
             f"| {r.get('edit_similarity', '')} | {r['timeout']} | {r['memory']} | {r['missing']} "
             f"| {r['sandbox_error']} |")

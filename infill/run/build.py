@@ -30,6 +30,7 @@ def build_run(config: RunConfig, progress: Progress | None = None, gpu: bool = F
         config.cache_dir, config.cache_enabled, context_lines=config.profile.score_context_lines), progress)
     sources, notes = build_sources(SourceFactory(config, pool, settings, progress), scores)
     benchmarks = list(config.benchmarks or default_benchmarks(sources))
+    notes += check_replays_cover(sources, benchmarks)
     for benchmark in benchmarks:    # a damaged data file stops the run here, not as a collection error
         load_benchmark(benchmark)
     check_live_settings(sources, benchmarks, settings)
@@ -50,6 +51,23 @@ def default_benchmarks(sources: dict) -> list[str]:
     if not benchmarks:
         raise InfillUsageError("the selected models cover no benchmark: name some with --infill-benchmarks")
     return benchmarks
+
+
+def check_replays_cover(sources: dict, benchmarks: list[str]) -> list[str]:
+    """A replayed model must hold generations of a selected benchmark (its ids belong to another: one line)."""
+    notes = []
+    for model, source in sources.items():
+        if not isinstance(source, ReplaySource):
+            continue
+        held = [b for b in source.files if b in benchmarks]
+        if not held:
+            raise InfillUsageError(f"--infill-replay {model}: its files hold {', '.join(source.files)} generations, "
+                                   f"and the run selects {', '.join(benchmarks)}: select the benchmark the file "
+                                   f"holds (--infill-benchmarks) or give that benchmark's generations")
+        others = [b for b in benchmarks if b not in held]
+        if others:
+            notes.append(f"{model} is not graded on {', '.join(others)}: its files hold no generations of it.")
+    return notes
 
 
 def check_live_settings(sources: dict, benchmarks: list[str], settings: LiveSettings) -> None:

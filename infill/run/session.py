@@ -12,6 +12,7 @@ from infill.benchmarks import kind_of, load_benchmark
 from infill.benchmarks.sample import Sample
 from infill.generation.pool import ModelPool
 from infill.grading.service import GradingService
+from infill.errors import InfillUsageError
 from infill.grading.verdict import Verdict
 from infill.reporting.records import make_record
 from infill.run.shard import Shard
@@ -43,6 +44,7 @@ class BenchmarkRun:
         self.notes, self.profile = list(notes or []), profile
         self.selected: dict[tuple[str, str], list[int]] = {}    # (model, benchmark) -> indices left after -k
         self.prepared: set[tuple[str, str]] = set()
+        self.partial: dict[tuple[str, str], int] = {}           # (model, benchmark) of a partial replay -> covered
         self.groups = worker_groups(sources)
 
     # ---- what runs ----
@@ -53,17 +55,26 @@ class BenchmarkRun:
         return tuple(s for s in samples if self.shard.holds(benchmark, s.sample_id)) if self.shard else samples
 
     def plan(self, kind: str) -> list[tuple[str, str, tuple[Sample, ...]]]:
-        """(model, benchmark, samples) for one benchmark kind. A replayed model is graded on the benchmarks its
-        files cover, and on every explicitly requested benchmark (where its tasks count as missing)."""
+        """(model, benchmark, samples) for one benchmark kind: each source on the selected benchmarks it covers (a
+        replayed model on those its files hold)."""
         return [(model, benchmark, self.samples(benchmark)) for model, source in self.sources.items()
-                for benchmark in self.benchmarks if kind_of(benchmark).name == kind
-                and (source.covers(benchmark) or self.explicit_benchmarks)]
+                for benchmark in self.benchmarks if kind_of(benchmark).name == kind and source.covers(benchmark)]
 
-    def select(self, cases: list[Case]) -> None:
-        """The cases this process will run (what -k and the shard left): groups prepare only these."""
+    def select(self, cases: list[Case], allow_partial: bool = False) -> None:
+        """The cases this process will run (what -k and the shard left): groups prepare only these. A replayed file
+        must hold every selected sample (else a usage error; with `allow_partial` a note and a PARTIAL row)."""
         self.selected = {}
         for case in cases:
             self.selected.setdefault((case.model, case.benchmark), []).append(case.index)
+        for (model, benchmark), indices in self.selected.items():
+            missing = replay_gaps(self.sources[model], benchmark, indices)
+            if missing and not allow_partial:
+                raise InfillUsageError(partial_message(self.sources[model], benchmark, missing, len(indices)))
+            if missing:
+                self.partial[(model, benchmark)] = len(indices) - len(missing)
+                self.notes.append(f"PARTIAL: {model} has generations for {len(indices) - len(missing)} of the "
+                                  f"{len(indices)} selected {benchmark} samples; the rest count as missing "
+                                  f"(--infill-allow-partial-replay); gates refuse this row.")
 
     def selected_samples(self, model: str, benchmark: str) -> list[Sample]:
         data = load_benchmark(benchmark)
@@ -79,6 +90,8 @@ class BenchmarkRun:
         verdict = self.grading.grade(sample, completion)
         record = make_record(case.model, source.kind, sample, data.sha256, completion, verdict)
         record.update(source.record_extras(sample))
+        if (case.model, case.benchmark) in self.partial:
+            record["partial"] = True
         return CaseOutcome(sample, completion, verdict, record)
 
     def prepare(self, model: str, benchmark: str) -> None:
@@ -121,3 +134,19 @@ def worker_groups(sources: dict[str, CompletionSource]) -> dict[str, str]:
             a, b = sorted([find(name.split("/")[0]), find(member.split("/")[0])])
             parent[b] = a
     return {name: find(name.split("/")[0]) for name in sources}
+
+
+def replay_gaps(source: CompletionSource, benchmark: str, indices: list[int]) -> list[str]:
+    """The selected samples a replayed file has no generation for ([] for any other source)."""
+    files = getattr(source, "files", None)
+    if files is None or benchmark not in files:
+        return []
+    have, samples = files[benchmark].completions, load_benchmark(benchmark).samples
+    return [samples[i].sample_id for i in indices if samples[i].sample_id not in have]
+
+
+def partial_message(source: CompletionSource, benchmark: str, missing: list[str], selected: int) -> str:
+    return (f"{source.files[benchmark].path}: generations for {selected - len(missing)} of the {selected} selected "
+            f"{benchmark} samples of {source.model} (first missing: {missing[0]}): give the whole file, select fewer "
+            f"samples (--infill-limit, -k), or pass --infill-allow-partial-replay to grade the rest as missing in a "
+            f"row marked PARTIAL")

@@ -75,6 +75,11 @@ def _check_threshold(gate: Gate, by_metric: dict, by_pair: dict, models_on) -> G
     needs = _needs(gate)
     common = dict(measured=measured, threshold=gate.threshold, tolerance=gate.tolerance, direction=gate.direction,
                   n=n, expected_n=gate.n, needs=needs, shown=shown)
+    if result.get("partial"):
+        return GateOutcome(gate.name, "threshold", "fail",
+                           f"gate {gate.name!r} not comparable: {gate.model} on {gate.benchmark} is a PARTIAL replay "
+                           f"(its file lacks some selected samples): give the whole generations file",
+                           gate.benchmark, gate.model, gate.metric, **common)
     if gate.n is not None and n != gate.n:
         size = result.get("dataset_size", BENCHMARKS[gate.benchmark].size)
         selection = (f"the full benchmark of {size}", "run it whole (no --infill-limit, no -k)") if gate.n == size \

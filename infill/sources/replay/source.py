@@ -20,10 +20,14 @@ class ReplaySource(CompletionSource):
         return benchmark in self.files
 
     def completion(self, sample: Sample) -> str | None:
+        candidates = self.candidates(sample)
+        return candidates[0] if candidates else None
+
+    def candidates(self, sample: Sample) -> list[str]:
         replay = self.files.get(sample.benchmark)
-        return None if replay is None else replay.completions.get(sample.sample_id)
+        return [] if replay is None else replay.completions.get(sample.sample_id, [])
 
     def provenance(self) -> dict:
         return {"model": self.model, "kind": self.kind, "files": {
             b: {"path": str(f.path), "format": f.file_format, "sha256": f.sha256, "tasks": len(f.completions),
-                "notes": f.notes} for b, f in sorted(self.files.items())}}
+                **({"samples_per_task": f.samples_per_task} if f.samples_per_task > 1 else {}), "notes": f.notes} for b, f in sorted(self.files.items())}}
