@@ -14,8 +14,10 @@ Where we differ from ExecEval, and why:
   VM. JDK 17 reserves a 1 GiB compressed class space besides the heap and cannot start in 3 GiB, so the address
   space allows 6 GiB; the 2 GiB heap stays the memory limit (an unbounded allocation is an OutOfMemoryError).
   javac reads sources as UTF-8, the default of ExecEval's JDK 21 (JDK 17 would take the locale's).
-- C#: ExecEval runs Roslyn's ``csc -o -nologo``; Debian has only Mono's ``mcs``, given the same meaning
-  (``-optimize+ -nologo``: mcs reads ``-o`` as "output file").
+- C#: ExecEval runs Roslyn's ``csc -o -nologo`` (C# 8 and later); Debian has only Mono's ``mcs``, given the same
+  meaning (``-optimize+ -nologo``: mcs reads ``-o`` as "output file") and its newest language level
+  (``-langversion:Experimental``, about C# 7.2): a program using later features (top-level statements, local
+  functions in some places, ``in`` parameters) does not compile here although it would with csc.
 - Python: the brief asks for CPython's ``python3`` run as ExecEval's "Python 3" runtime (time factor 3); SAFIM
   itself chose "PyPy 3" (factor 2), available as ``python_runtime="pypy3"``.
 - Programs see PYTHONHASHSEED=0 (a fixed seed ExecEval could have drawn): a verdict does not change between runs.
@@ -78,7 +80,7 @@ class Language:
         if self.key == "java":
             return ["javac", *JAVA_COMPILE_FLAGS, "-d", out_dir, name]
         if self.key == "csharp":
-            return ["mcs", "-optimize+", "-nologo", name]
+            return ["mcs", "-optimize+", "-nologo", "-langversion:Experimental", name]
         return [self.tools[0], "-W", "ignore", "-m", "py_compile", name]
 
     def keeps(self, name: str, path: str) -> bool:
