@@ -3,7 +3,8 @@
     python scripts/safim_canonical.py [--sample N] [--languages cpp,java] [--splits block]
         [--workers 2] [--cache-dir DIR] [--isolation auto] [--python-runtime python3] [--out FILE.json]
 
-Writes a JSON report (counts per language and split, wall time, isolation, toolchains, rule version, and every task
+Appends each task's row to FILE.rows.jsonl as it completes (tasks in a hashed order, languages interleaved: a
+stopped run still covers every language), then writes a JSON report (counts per language and split, wall time, isolation, toolchains, rule version, and every task
 that did not pass with its verdict and detail) and prints the per-language PASSED/total. Exit status 0 always
 (a failure is data here; the test suite judges known failures).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import sys
 import time
@@ -34,8 +36,10 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def grade_all(pool: ExecPool, tasks: list, progress_every: float = 60.0) -> list[dict]:
+def grade_all(pool: ExecPool, tasks: list, rows_file: Path | None = None, progress_every: float = 60.0) -> list[dict]:
+    """Every task's row (also appended to ``rows_file`` as it completes: a stopped run keeps what it did)."""
     futures, rows = [], []
+    sink = open(rows_file, "a", encoding="utf-8") if rows_file else None
     for task in tasks:
         try:
             futures.append((task, pool.submit(task.job)))
@@ -51,11 +55,16 @@ def grade_all(pool: ExecPool, tasks: list, progress_every: float = 60.0) -> list
         except SandboxFailure as exc:
             row = {"verdict": "SANDBOX_FAILURE", "detail": str(exc)[:300]}
         rows.append({"task_id": task.task_id, "language": task.language, "split": task.split, **row})
+        if sink:
+            sink.write(json.dumps(rows[-1]) + "\n")
+            sink.flush()
         if time.monotonic() - last > progress_every:
             last = time.monotonic()
             rate = done / (last - start)
             print(f"  {done}/{len(futures)} ({rate:.2f}/s, about {(len(futures) - done) / rate / 60:.0f} min left)",
                   file=sys.stderr, flush=True)
+    if sink:
+        sink.close()
     return rows
 
 
@@ -71,12 +80,13 @@ def main() -> int:
     tasks = safim_tasks.load(args.splits.split(","), args.languages.split(","))
     if args.sample:
         tasks = safim_tasks.stratified(tasks, args.sample)
+    tasks.sort(key=lambda t: hashlib.sha256(t.task_id.encode()).hexdigest())  # languages interleaved
     config = PoolConfig(workers=args.workers, isolation=args.isolation, cache_dir=args.cache_dir,
                         python_runtime=args.python_runtime)
     start = time.monotonic()
     with ExecPool(config) as pool:
         print(f"{len(tasks)} tasks; {pool.isolation}", file=sys.stderr, flush=True)
-        rows = grade_all(pool, tasks)
+        rows = grade_all(pool, tasks, args.out.with_suffix(".rows.jsonl"))
         report = {"command": " ".join(sys.argv), "wall_seconds": round(time.monotonic() - start, 1),
                   "isolation": pool.isolation, "rule_version": pool.rule_version(),
                   "toolchains": {k: v.version or v.reason for k, v in pool.toolchains().items()},

@@ -20,11 +20,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from infill.grading import bwrap as _bwrap
 from infill.grading import seccomp as _seccomp
 from infill.grading.multilang import pch, sandbox
 from infill.grading.multilang.cache import CACHE_FORMAT, CompileCache
 from infill.grading.multilang.languages import LANGUAGE_RULE_VERSION, Language, languages
-from infill.grading.multilang.slot import Outcome, SandboxFailure, Slot
+from infill.grading.multilang.slot import UID_SPAN, Outcome, SandboxFailure, Slot
 from infill.grading.multilang.toolchains import Toolchain, detect
 from infill.grading.multilang.verdicts import VERDICT_RULE_VERSION
 from infill.grading.multilang.worker_client import WorkerClient, WorkerDied
@@ -77,17 +78,18 @@ class ExecPool:
         no_filter = _seccomp.available()
         self.seccomp = None if no_filter else _seccomp.program_filter().hex()
         self._private = None if config.cache_dir else tempfile.mkdtemp(prefix="infill-multilang-cache-")
+        self._public: str | None = None
         base = Path(config.cache_dir or self._private)
         self.cache = CompileCache(base / "compile")
-        self.pch_root = base / "pch"
-        self.pch_root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._toolchains: dict[str, Toolchain] = {}
         self._pch: tuple[Path | None, str] | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._slots: list[Slot] = []
         self._closed = False
         self.bwrap, reason = self._choose_bwrap()
+        self.pch_root = self._pch_root(base / "pch")
         filt = _seccomp.describe() if self.seccomp else f"NO seccomp filter ({no_filter})"
         self.isolation = (sandbox.describe_bwrap(self._bwrap_version(), self.root, filt) if self.bwrap
                           else sandbox.describe_bare(self.root, filt, reason))
@@ -104,10 +106,19 @@ class ExecPool:
             raise RuntimeError(f"isolation='bwrap' requested but bubblewrap is unusable: {reason}")
         return None, reason
 
+    def _pch_root(self, wanted: Path) -> Path:
+        """Where precompiled headers live: in the cache folder, unless compilers outside a sandbox (their own
+        uid) could not reach it there; then in a folder of this pool's that they can."""
+        wanted.mkdir(parents=True, exist_ok=True)
+        if self.bwrap or not self.root or _bwrap.readable_by_others([str(wanted.resolve())]):
+            return wanted
+        self._public = tempfile.mkdtemp(prefix="infill-multilang-pch-")
+        os.chmod(self._public, 0o755)
+        return Path(self._public)
+
     def _probe(self, bwrap: str) -> str | None:
         """Start one sandboxed worker and run ``true`` in it; None if that worked."""
-        argv = sandbox.bwrap_command(bwrap, self.root, ["serve", self.worker_config(2_000_000_000)("/tmp", True)],
-                                     [(str(self.pch_root), sandbox.PCH_INSIDE)])
+        argv = sandbox.bwrap_command(bwrap, self.root, ["serve", self.worker_config(2_000_000_000)("/tmp", True)], [])
         try:
             worker = WorkerClient(argv)
         except WorkerDied as exc:
@@ -202,8 +213,9 @@ class ExecPool:
                 self._queue.put(None)
         for thread in threads:
             thread.join()
-        if self._private:
-            shutil.rmtree(self._private, ignore_errors=True)
+        for folder in (self._private, self._public):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> "ExecPool":
         return self
@@ -211,8 +223,15 @@ class ExecPool:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
+    def sandbox_uids(self) -> list[int]:
+        """The uids this pool's programs, compilers and compile servers run under (root only; for checks)."""
+        with self._lock:
+            return [slot.uid_base + i for slot in self._slots for i in range(UID_SPAN)] if self.root else []
+
     def _dispatch(self, index: int) -> None:
         slot = Slot(self, index)
+        with self._lock:
+            self._slots.append(slot)
         try:
             while True:
                 item = self._queue.get()

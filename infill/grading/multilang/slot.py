@@ -15,7 +15,7 @@ from infill.grading.multilang.javac_server import JavacServer, server_command
 from infill.grading.multilang.languages import COMPILE_TIMEOUT_S, JAVA_COMPILE_FLAGS, Language
 from infill.grading.multilang.sandbox import PCH_INSIDE, bare_command, bwrap_command
 from infill.grading.multilang.verdicts import (COMPILATION_ERROR, OUTPUT_LIMIT, PASSED, RUNTIME_ERROR, RunFacts,
-                                               test_verdict, wall_backstop)
+                                               run_verdict, wall_backstop)
 from infill.grading.multilang.worker_client import WorkerClient, WorkerDied
 
 COMPILE_LIMITS = {"core": 0, "data": 8 << 30, "fsize": 256 << 20, "nproc": 64}
@@ -154,7 +154,7 @@ class Slot:
                 raise SandboxFailure(f"the program could not be started: {reply['detail']}")
             facts = RunFacts(reply["exit"], reply["signal"], reply["cpu"], reply["wall"], reply["wall_killed"],
                              stdout, stderr, reply["stdout_overflow"])
-            verdict, detail = test_verdict(facts, list(test["output"]), limit)
+            verdict, detail = run_verdict(facts, list(test["output"]), limit)
             if verdict != PASSED:
                 return verdict, f"test {number}: {detail}", number
         return PASSED, "", len(tests)

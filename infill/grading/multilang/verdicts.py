@@ -76,7 +76,7 @@ def _ended(facts: RunFacts) -> str:
     return f"exit status {facts.exit_code}"
 
 
-def test_verdict(facts: RunFacts, expected_outputs: list[str], time_limit_s: float) -> tuple[str, str]:
+def run_verdict(facts: RunFacts, expected_outputs: list[str], time_limit_s: float) -> tuple[str, str]:
     """(verdict, one-line detail) of one run against one unit test's expected outputs."""
     if facts.wall_killed or facts.signal == signal.SIGXCPU or facts.cpu_seconds > time_limit_s:
         how = "stopped on the wall clock" if facts.wall_killed else "over the CPU limit"
