@@ -44,7 +44,7 @@ ENDLESS = {
     "python": "i = 0\nwhile True:\n    i += 1\n",
 }
 GREEDY = {
-    "cpp": "#include <vector>\nint main(){ std::vector<std::vector<char>> v; for (;;) v.emplace_back(1 << 24, 1); }\n",
+    "cpp": "#include <vector>\nint main(){ std::vector<char*> v; for (;;) v.push_back(new char[1 << 28]); }\n",
     "java": ("import java.util.*;\npublic class Main {\n public static void main(String[] x) {\n"
              "  List<long[]> l = new ArrayList<>(); while (true) l.add(new long[1 << 20]); } }\n"),
     "csharp": ("using System.Collections.Generic;\npublic class P { public static void Main() {\n"

@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import struct
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
+from infill.grading import sandbox_sys
 from infill.grading.multilang.sandbox import COMPILE_ENV, INSIDE, bare_command, bwrap_command
 from infill.grading.multilang.worker_client import WorkerDied
 
@@ -68,9 +72,6 @@ class JavacServer:
     """One running server; used by one thread at a time. ``compile`` raises WorkerDied when the server fails."""
 
     def __init__(self, argv: list[str], tmp_root: str | None):
-        import subprocess
-        import tempfile
-
         self.tmp_root = tmp_root
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
@@ -117,10 +118,6 @@ class JavacServer:
         return self.proc.poll() is None
 
     def kill(self) -> None:
-        import signal
-
-        from infill.grading import sandbox_sys
-
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
