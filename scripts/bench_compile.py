@@ -4,7 +4,8 @@
 
 The programs are SAFIM ground truths (C++ and Java, chosen by a hash of the task id). The straightforward way is
 ExecEval's: per program one fresh compiler call (ExecEval's command line: no precompiled header, the javac
-command), then one fresh process per unit test under the same rlimits, no sandbox; ``--workers`` programs at a time.
+command), then one fresh process per unit test under the same rlimits (and, as in the engine, without address-space
+randomisation), no sandbox; ``--workers`` programs at a time.
 The engine starts with an empty compile cache (its precompiled header is built first and timed apart: it is made
 once per compiler). Both are graded by the same rules; the script fails if any verdict differs. A second engine
 pass (every compilation cached) is reported too. Timings on a shared machine are noisy: re-measure before quoting.
@@ -39,7 +40,7 @@ def _run_test(argv: list[str], cwd: str, limits: dict, limit_s: int, stdin: byte
     start = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(PROGRAM_ENV, HOME=cwd, TMPDIR=cwd), start_new_session=True,
-                            preexec_fn=lambda: runner_exec.apply_limits(limits, limit_s, False))
+                            preexec_fn=lambda: (runner_exec.no_aslr(), runner_exec.apply_limits(limits, limit_s, False)))
     try:
         out, err = proc.communicate(stdin, timeout=wall_backstop(limit_s))
         killed = False

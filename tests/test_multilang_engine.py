@@ -210,6 +210,15 @@ def test_compilation_error(pools, language):
     assert_nothing_left()
 
 
+def test_uninitialised_memory_gives_the_same_verdict_every_run(pools):
+    """No address-space randomisation: what a program sees of addresses is the same each run."""
+    source = "#include <cstdio>\n#include <cstdint>\nint main(){ int x; printf(\"%ju\\n\", (uintmax_t)&x); }\n"
+    tests = ({"input": "", "output": ["-1"]},)
+    first = grade(pools("bwrap"), "cpp", source, tests)
+    again = grade(pools("bwrap"), "cpp", source.replace("int main", "// again\nint main"), tests)
+    assert first.verdict == again.verdict == WRONG_ANSWER and first.detail == again.detail, (first, again)
+
+
 def test_java_without_public_class_is_a_compilation_error(pools):
     source = "class Main { public static void main(String[] x) { System.out.println(3); } }\n"
     assert grade(pools("bwrap"), "java", source).verdict == COMPILATION_ERROR  # ExecEval cannot name the file

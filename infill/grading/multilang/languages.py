@@ -20,7 +20,8 @@ Where we differ from ExecEval, and why:
   functions in some places, ``in`` parameters) does not compile here although it would with csc.
 - Python: the brief asks for CPython's ``python3`` run as ExecEval's "Python 3" runtime (time factor 3); SAFIM
   itself chose "PyPy 3" (factor 2), available as ``python_runtime="pypy3"``.
-- Programs see PYTHONHASHSEED=0 (a fixed seed ExecEval could have drawn): a verdict does not change between runs.
+- Programs see PYTHONHASHSEED=0 and run without address-space randomisation (a seed and a layout ExecEval could
+  have drawn): a verdict does not change between runs, even for a program reading uninitialised memory.
 """
 from __future__ import annotations
 
@@ -128,4 +129,4 @@ def languages(python_runtime: str = "python3") -> dict[str, Language]:
     }
 
 
-LANGUAGE_RULE_VERSION = "execeval-runtimes-1: " + "; ".join(lang.describe() for lang in languages().values())
+LANGUAGE_RULE_VERSION = "execeval-runtimes-2 (no ASLR, PYTHONHASHSEED=0): " + "; ".join(lang.describe() for lang in languages().values())

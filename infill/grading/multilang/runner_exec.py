@@ -1,6 +1,6 @@
 """Start one command under limits and watch it: stdlib only (and ``sandbox_sys.py``), runs inside the sandbox.
 
-The child gets its own process group, default signal dispositions and an empty signal mask (the worker, being
+The child gets its own process group, no address-space randomisation, default signal dispositions and an empty signal mask (the worker, being
 Python, ignores SIGPIPE and SIGXFSZ: ignored signals would survive exec), the test's input on stdin and pipes for
 stdout and stderr, every other descriptor closed, the working directory, the rlimits, its own uid (when the worker
 may change it), PR_SET_NO_NEW_PRIVS and the seccomp filter, then ``execve``. A failed exec is reported on a
@@ -41,6 +41,15 @@ def apply_limits(limits, cpu_seconds, count_processes):
         resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_seconds), int(cpu_seconds) + 1))
 
 
+def no_aslr():
+    """Turn address-space randomisation off for what we exec (personality ADDR_NO_RANDOMIZE): a program that
+    reads uninitialised memory then gets the same verdict on every run (under ExecEval it varied)."""
+    libc = sx.libc()
+    current = libc.personality(0xFFFFFFFF)
+    if current == -1 or libc.personality(current | 0x0040000) == -1:
+        raise OSError("personality(ADDR_NO_RANDOMIZE) failed")
+
+
 def become(uid):
     """Drop to ``uid`` (no groups, no capabilities: setuid from root without KEEPCAPS clears them)."""
     os.setgroups([])
@@ -71,6 +80,7 @@ def _child(spec, fds, report_w):
         os.closerange(3, keep)
         os.closerange(keep + 1, 1 << 20)
         os.chdir(spec["cwd"])
+        no_aslr()
         apply_limits(spec["limits"], spec["cpu_seconds"], spec["uid"] is not None)
         if spec["uid"] is not None:
             become(spec["uid"])
