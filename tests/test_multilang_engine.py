@@ -310,6 +310,17 @@ def test_precompiled_header_is_used_inside_the_sandbox_and_changes_nothing(pools
         assert plain.cache.get(key).files == pool.cache.get(key).files  # the very same executable
 
 
+def test_javac_server_writes_what_the_javac_command_writes(pools, tmp_path):
+    pool = pools("bwrap")
+    source = ADD["java"].replace("public class Main {", "public class Main {\n static class Inner { int x; }")
+    assert grade(pool, "java", source).verdict == PASSED
+    with ExecPool(PoolConfig(workers=1, cache_dir=str(tmp_path), javac_server=False)) as plain:
+        assert grade(plain, "java", source).verdict == PASSED
+        key = cache_key(plain, "java", source)
+        served, command = pool.cache.get(key).files, plain.cache.get(key).files
+    assert sorted(served) == ["Main$Inner.class", "Main.class"] and served == command
+
+
 # ---- toolchains -----------------------------------------------------------------------------------------------
 def test_missing_toolchain_is_reported_not_graded(tmp_path, monkeypatch):
     monkeypatch.setattr(toolchains, "PATH", str(tmp_path))  # nothing installed there
