@@ -150,7 +150,8 @@ def test_limits_and_commands_follow_execeval():
     assert languages("pypy3")["python"].time_limit_s == 4
     assert langs["cpp"].limits["nofile"] == 0 and langs["java"].limits["nproc"] == 23
     assert langs["cpp"].compile_argv("test.cpp", "/d") == [
-        "g++", "-std=c++17", "-s", "-x", "c++", "-O2", "-w", "-DONLINE_JUDGE", "-include", "limits.h", "-include",
+        "g++", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-fstack-clash-protection", "-fcf-protection",
+        "-std=c++17", "-s", "-x", "c++", "-O2", "-w", "-DONLINE_JUDGE", "-include", "limits.h", "-include",
         "math.h", "-static", "-lm", "test.cpp", "-o", "test.out"]
     assert langs["java"].run_argv("Main.java", "/d") == ["java", "-Xmx2147483648", "-cp", "/d", "Main"]
     assert langs["python"].run_argv("test.py", "/d") == ["python3", "-W", "ignore", "-OO", "-s", "-S", "/d/test.py"]

@@ -219,6 +219,15 @@ def test_uninitialised_memory_gives_the_same_verdict_every_run(pools):
     assert first.verdict == again.verdict == WRONG_ANSWER and first.detail == again.detail, (first, again)
 
 
+def test_cpp_is_hardened_like_execevals_ubuntu_compiler(pools):
+    """SAFIM block_completion_001461: scanf("%s") into char s[3] writes a fourth byte. Ubuntu's g++ (ExecEval's)
+    puts a stack canary there; Debian's plain g++ lets it zero the loop counter (one answer instead of three)."""
+    source = ("#include <stdio.h>\nint main(){ int n; char s[3];\n for (scanf(\"%d\", &n); n > 0; n--) {"
+              " scanf(\"%s\", s); puts(s[0] == 'y' ? \"YES\" : \"NO\"); } }\n")
+    outcome = grade(pools("bwrap"), "cpp", source, ({"input": "3\nyes\nyes\nnoo\n", "output": ["YES\nYES\nNO"]},))
+    assert outcome.verdict == PASSED, outcome
+
+
 def test_java_without_public_class_is_a_compilation_error(pools):
     source = "class Main { public static void main(String[] x) { System.out.println(3); } }\n"
     assert grade(pools("bwrap"), "java", source).verdict == COMPILATION_ERROR  # ExecEval cannot name the file

@@ -9,6 +9,9 @@ C++ 0 (what stdio has), Python and C# 4, Java 25; processes (counted per uid, so
 uid of their own) C++ and Python 1, C# 4, Java 23.
 
 Where we differ from ExecEval, and why:
+- C++: Debian's g++-12 is ExecEval's compiler but for the hardening Ubuntu builds in (``UBUNTU_GCC_DEFAULTS``):
+  those are passed explicitly (SAFIM block_completion_001461 overflows ``char s[3]`` by its terminating zero: into
+  the stack canary with them, as under ExecEval, into its loop counter without).
 - Java: ExecEval's effective command is ``java -Xmx<2 GiB> -cp DIR CLASS``: a job without execute flags replaces
   the configured flags by the heap flag (``get_executor``); its address-space limit was 2 GiB + 1 GiB for the
   VM. JDK 17 reserves a 1 GiB compressed class space besides the heap and cannot start in 3 GiB, so the address
@@ -35,7 +38,11 @@ UNLIMITED = -1
 COMPILE_TIMEOUT_S = 60.0  # ExecEval's subprocess.run(..., timeout=60) for compilers
 CPP_FLAGS = ("-std=c++17", "-s", "-x", "c++", "-O2", "-w", "-DONLINE_JUDGE", "-include", "limits.h",
              "-include", "math.h", "-static", "-lm")
-CPP_HEADER_FLAGS = ("-std=c++17", "-x", "c++-header", "-O2", "-w", "-DONLINE_JUDGE")  # the PCH's (no link flags)
+# What Ubuntu 22.04's g++-12 (ExecEval's image) turns on by itself and Debian's does not: stack protector, fortified
+# glibc calls, stack-clash probes, CET. They decide what some undefined behaviour does (a one-byte overflow into a
+# canary instead of a neighbouring variable), so they are passed explicitly, before ExecEval's own flags.
+UBUNTU_GCC_DEFAULTS = ("-fstack-protector-strong", "-D_FORTIFY_SOURCE=2", "-fstack-clash-protection", "-fcf-protection")
+CPP_HEADER_FLAGS = (*UBUNTU_GCC_DEFAULTS, "-std=c++17", "-x", "c++-header", "-O2", "-w", "-DONLINE_JUDGE")  # the PCH's
 JAVA_COMPILE_FLAGS = ("-nowarn", "-cp", ".;*")
 JAVA_RUN_FLAGS = ("-Xmx2147483648",)
 JAVA_CLASS = re.compile(r"public.* class (\w+)(.|\n|\r\n)*{", re.MULTILINE)  # ExecEval's, verbatim
@@ -77,7 +84,7 @@ class Language:
             if pch_header:  # the header holds limits.h, math.h and bits/stdc++.h: see pch.py
                 at = flags.index("-include")
                 flags[at:at + 4] = ["-include", pch_header]
-            return ["g++", *flags, name, "-o", stem + ".out"]
+            return ["g++", *UBUNTU_GCC_DEFAULTS, *flags, name, "-o", stem + ".out"]
         if self.key == "java":
             return ["javac", *JAVA_COMPILE_FLAGS, "-d", out_dir, name]
         if self.key == "csharp":
@@ -129,4 +136,4 @@ def languages(python_runtime: str = "python3") -> dict[str, Language]:
     }
 
 
-LANGUAGE_RULE_VERSION = "execeval-runtimes-2 (no ASLR, PYTHONHASHSEED=0): " + "; ".join(lang.describe() for lang in languages().values())
+LANGUAGE_RULE_VERSION = "execeval-runtimes-3 (Ubuntu g++ hardening, no ASLR, PYTHONHASHSEED=0): " + "; ".join(lang.describe() for lang in languages().values())

@@ -69,8 +69,9 @@ def header_key(gxx_identity: str) -> str:
 
 def _used(directory: Path) -> bool:
     """Whether g++ takes the precompiled file (``-H`` marks it with '!')."""
-    probe = subprocess.run(["g++", "-std=c++17", "-x", "c++", "-O2", "-w", "-DONLINE_JUDGE", "-H", "-fsyntax-only",
-                            "-include", str(directory / HEADER), "-"], input="int main(){}\n", text=True,
+    flags = [f for f in CPP_HEADER_FLAGS if f != "c++-header"]
+    flags[flags.index("-x") + 1:flags.index("-x") + 1] = ["c++"]
+    probe = subprocess.run(["g++", *flags, "-H", "-fsyntax-only", "-include", str(directory / HEADER), "-"], input="int main(){}\n", text=True,
                            capture_output=True, env=COMPILE_ENV, timeout=120)
     return probe.returncode == 0 and f"! {directory / HEADER}.gch" in probe.stderr
 
