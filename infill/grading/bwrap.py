@@ -168,3 +168,14 @@ def command(bwrap: str, root: bool, worker_fds: dict[str, int], python_args: lis
         for cap in WORKER_CAPS + (("CAP_DAC_READ_SEARCH",) if read_caps else ()):
             argv += ["--cap-add", cap]
     return argv + ["--chdir", "/", "--", interpreter(), "-s", "-S", WORKER_PATH] + python_args
+
+
+# ---- for other sandboxes' command lines (infill.grading.multilang) ----------------------------
+def base_binds(made: set[str]) -> list[str]:
+    """The system directories and the /etc files every sandbox here sees (parents it creates go in ``made``)."""
+    return _system_binds() + _etc_binds(made)
+
+
+def bind_parents(dest: str, made: set[str]) -> list[str]:
+    """Options creating ``dest``'s missing parents with mode 0755 (see ``_parents``)."""
+    return _parents(dest, made)
