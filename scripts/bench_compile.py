@@ -27,8 +27,14 @@ from infill.grading.multilang import ExecPool, PoolConfig, safim_tasks  # noqa: 
 from infill.grading.multilang.compare import crlf_to_lf  # noqa: E402
 from infill.grading.multilang.languages import COMPILE_TIMEOUT_S, languages  # noqa: E402
 from infill.grading.multilang.sandbox import COMPILE_ENV, PROGRAM_ENV  # noqa: E402
-from infill.grading.multilang.verdicts import (COMPILATION_ERROR, OUTPUT_LIMIT, PASSED, RunFacts,  # noqa: E402
-                                               run_verdict, wall_backstop)
+from infill.grading.multilang.verdicts import (  # noqa: E402
+    COMPILATION_ERROR,
+    OUTPUT_LIMIT,
+    PASSED,
+    RunFacts,
+    run_verdict,
+    wall_backstop,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "infill" / "grading" / "multilang"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "infill" / "grading"))

@@ -26,8 +26,8 @@ def engine_vs_naive(args) -> None:
     from infill.generation.ar import ARFimGenerator, Request
     from infill.generation.loading import load_model
     from infill.generation.sampling import SamplingSettings
-    from infill.models.registry import MODELS
     from infill.models.prompt_formats import QWEN
+    from infill.models.registry import MODELS
 
     loaded = load_model(MODELS["tiny-qwen2-fim"])
     generator = ARFimGenerator(loaded.model, loaded.tokenizer, QWEN, stop_at_newline=True)

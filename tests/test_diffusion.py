@@ -3,8 +3,13 @@
 import pytest
 import torch
 
-from infill.generation.diffusion import (ALGORITHMS, DiffusionInfiller, DiffusionRequest, DiffusionSettings,
-                                         make_bidirectional)
+from infill.generation.diffusion import (
+    ALGORITHMS,
+    DiffusionInfiller,
+    DiffusionRequest,
+    DiffusionSettings,
+    make_bidirectional,
+)
 from infill.generation.diffusion_schedule import p2_masks_left
 from tests.diffusion_reference import reference_infill
 from tests.micro_models import micro_qwen2, micro_tokenizer

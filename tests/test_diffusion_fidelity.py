@@ -7,8 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from infill.generation.diffusion import (ALGORITHMS, DiffusionInfiller, DiffusionRequest, DiffusionSettings,
-                                         rank_positions)
+from infill.generation.diffusion import (
+    ALGORITHMS,
+    DiffusionInfiller,
+    DiffusionRequest,
+    DiffusionSettings,
+    rank_positions,
+)
 from tests.diffusion_reference import reference_infill
 from tests.micro_models import micro_qwen2, micro_tokenizer
 

@@ -13,8 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from infill.generation.diffusion_schedule import (origin_reveal_probability, p2_masks_left, timesteps, to_float32,
-                                                  top_n_reveal_counts)
+from infill.generation.diffusion_schedule import (
+    origin_reveal_probability,
+    p2_masks_left,
+    timesteps,
+    to_float32,
+    top_n_reveal_counts,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EPS = 1e-3

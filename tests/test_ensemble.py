@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from infill.errors import InfillUsageError
+from infill.models.registry import MODELS
 from infill.sources.ensemble.routing import FOLDS, SampleFeatures, features, fit_logistic, fold_of, route
 from infill.sources.ensemble.spec import parse_combine, parse_ensemble, parse_scorers, parse_strategies
 from infill.sources.ensemble.strategies import Candidate, calibrated, lowest_perplexity, oracle, zscores_by_member
-from infill.errors import InfillUsageError
-from infill.models.registry import MODELS
 
 
 def cands(*ppl, correct=None):

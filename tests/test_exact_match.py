@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from infill.grading.exact_match import (EM_RULES, edit_similarity, first_line_exact_match,
-                                        first_line_of_completion, full_exact_match, levenshtein,
-                                        levenshtein_reference)
+from infill.grading.exact_match import (
+    EM_RULES,
+    edit_similarity,
+    first_line_exact_match,
+    first_line_of_completion,
+    full_exact_match,
+    levenshtein,
+    levenshtein_reference,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,11 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from infill.grading import execution
 from infill.benchmarks.humaneval import humaneval_program
+from infill.grading import execution
 from infill.grading.execution import (
-    EXECUTION_RULE_VERSION, FAILED, MEMORY, PASSED, SANDBOX_ERROR, TIMEOUT,
-    ExecutionResult, SandboxConfig, SandboxPool,
+    EXECUTION_RULE_VERSION,
+    FAILED,
+    MEMORY,
+    PASSED,
+    SANDBOX_ERROR,
+    TIMEOUT,
+    ExecutionResult,
+    SandboxConfig,
+    SandboxPool,
 )
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infill.errors import InfillUsageError
-from infill.reporting.gates import (GateSet, evaluate_gates, load_gates, markdown_lines, outcomes_json, terminal_lines)
+from infill.reporting.gates import GateSet, evaluate_gates, load_gates, markdown_lines, outcomes_json, terminal_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 

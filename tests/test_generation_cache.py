@@ -1,6 +1,7 @@
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infill.generation.cache import GenerationCache, run_key
 

@@ -14,8 +14,15 @@ import pytest
 
 from infill.grading.multilang import compare, mpfr, pch, verdicts
 from infill.grading.multilang.languages import languages
-from infill.grading.multilang.verdicts import (MEMORY_LIMIT_EXCEEDED, PASSED, RUNTIME_ERROR, TIME_LIMIT_EXCEEDED,
-                                               WRONG_ANSWER, RunFacts, run_verdict)
+from infill.grading.multilang.verdicts import (
+    MEMORY_LIMIT_EXCEEDED,
+    PASSED,
+    RUNTIME_ERROR,
+    TIME_LIMIT_EXCEEDED,
+    WRONG_ANSWER,
+    RunFacts,
+    run_verdict,
+)
 
 VECTORS = Path(__file__).resolve().parent / "data" / "multilang" / "mpfr_vectors.json.gz"
 

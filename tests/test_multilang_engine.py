@@ -9,13 +9,23 @@ import os
 import socket
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from infill.grading.multilang import (COMPILATION_ERROR, MEMORY_LIMIT_EXCEEDED, PASSED, TIME_LIMIT_EXCEEDED,
-                                      VERDICTS, WRONG_ANSWER, ExecPool, Job, PoolConfig, ToolchainUnavailable, pch,
-                                      toolchains)
+from infill.grading.multilang import (
+    COMPILATION_ERROR,
+    MEMORY_LIMIT_EXCEEDED,
+    PASSED,
+    TIME_LIMIT_EXCEEDED,
+    VERDICTS,
+    WRONG_ANSWER,
+    ExecPool,
+    Job,
+    PoolConfig,
+    ToolchainUnavailable,
+    pch,
+    toolchains,
+)
 from infill.grading.multilang.cache import CompileCache, CompiledProgram, compile_key
 from infill.grading.multilang.languages import languages
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from infill.models.registry import MODELS
 from infill.models.prompt_formats import DEEPSEEK, DIFFUSION_CANVAS, PROMPT_FORMATS, QWEN, STARCODER2, sentinel_ids
+from infill.models.registry import MODELS
 
 QWEN_TOKENIZER = Path(__file__).parent / "data" / "qwen2.5-coder-tokenizer"
 
@@ -73,6 +73,7 @@ def test_every_registered_model_names_a_known_format():
 
 def test_diffusion_canvas_truncates_on_the_left(qwen_tokenizer):
     import copy
+
     from infill.models.prompt_formats import DiffusionCanvas
     tokenizer = copy.deepcopy(qwen_tokenizer)
     tokenizer.add_special_tokens({"mask_token": "<M>"})

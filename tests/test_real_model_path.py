@@ -16,8 +16,8 @@ def test_full_size_qwen_architecture_generates_and_scores_on_cpu(tmp_path):
     from infill.generation.ar import ARFimGenerator, Request
     from infill.generation.loading import load_model
     from infill.generation.sampling import SamplingSettings
-    from infill.models.registry import MODELS
     from infill.models.prompt_formats import QWEN
+    from infill.models.registry import MODELS
     from infill.scoring.ar import ar_plain_scores
 
     # Values from shared/models/qwen2.5-coder-0.5b/SOURCES.md (the official config.json is not reachable here).

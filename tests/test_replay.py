@@ -3,8 +3,8 @@ from dataclasses import astuple
 
 import pytest
 
-from infill.errors import InfillUsageError
 from infill.config.run_config import parse_replay
+from infill.errors import InfillUsageError
 from infill.sources.replay.files import RECORDED_DIR, embedded_replays, load_replay
 
 

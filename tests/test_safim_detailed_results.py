@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from infill.benchmarks.safim import (FAILURE_COLUMNS, PUBLISHED_ROWS, RATE_COLUMNS, SafimVerdict,
-                                     detailed_results_row, failure_category)
+from infill.benchmarks.safim import (
+    FAILURE_COLUMNS,
+    PUBLISHED_ROWS,
+    RATE_COLUMNS,
+    SafimVerdict,
+    detailed_results_row,
+    failure_category,
+)
 from infill.benchmarks.safim.outcomes import EMPTY, EXACT_MATCH, MIXED, PASSED, RUNTIME_ERROR, WRONG_ANSWER
 from infill.errors import InfillUsageError
 from tests.safim_data import language_counts

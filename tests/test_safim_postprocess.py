@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from infill.benchmarks.safim import (POST_PROCESSORS, EmptyHoleDoesNotParse, apply_post_processors,
-                                     get_post_processor, truncate_api_call, truncate_control,
-                                     truncate_line_until_block, truncate_to_first_line)
+from infill.benchmarks.safim import (
+    POST_PROCESSORS,
+    EmptyHoleDoesNotParse,
+    apply_post_processors,
+    get_post_processor,
+    truncate_api_call,
+    truncate_control,
+    truncate_line_until_block,
+    truncate_to_first_line,
+)
 from infill.benchmarks.safim.grammars import BINDING_RANGE, PINNED_GRAMMARS, parse, unpinned_grammars
 from infill.benchmarks.safim.syntax_tree import error_count
 from infill.errors import InfillUsageError

@@ -8,11 +8,27 @@ import re
 
 import pytest
 
-from infill.benchmarks.safim import (EVALUATION_RULES, SafimVerdict, assemble_program, ground_truth_shortcut,
-                                     infilling_parts, is_empty_failure, is_python_compilation_error, rules_record,
-                                     safim_verdict, syntax_match)
-from infill.benchmarks.safim.outcomes import (COMPILATION_ERROR, EMPTY, EXACT_MATCH, PASSED, RUNTIME_ERROR,
-                                              TIME_LIMIT_EXCEEDED, WRONG_ANSWER)
+from infill.benchmarks.safim import (
+    EVALUATION_RULES,
+    SafimVerdict,
+    assemble_program,
+    ground_truth_shortcut,
+    infilling_parts,
+    is_empty_failure,
+    is_python_compilation_error,
+    rules_record,
+    safim_verdict,
+    syntax_match,
+)
+from infill.benchmarks.safim.outcomes import (
+    COMPILATION_ERROR,
+    EMPTY,
+    EXACT_MATCH,
+    PASSED,
+    RUNTIME_ERROR,
+    TIME_LIMIT_EXCEEDED,
+    WRONG_ANSWER,
+)
 from infill.errors import InfillUsageError
 from tests import safim_reference as reference
 from tests.safim_data import safim_rows

@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from infill.generation.sampling_config import (DEFAULT, MODEL_FILE, OVERRIDE, PROFILE, TRANSFORMERS_DEFAULTS,
-                                               UnsupportedGenerationSetting, read_generation_config,
-                                               resolve_sampling)
+from infill.generation.sampling_config import (
+    DEFAULT,
+    MODEL_FILE,
+    OVERRIDE,
+    PROFILE,
+    TRANSFORMERS_DEFAULTS,
+    UnsupportedGenerationSetting,
+    read_generation_config,
+    resolve_sampling,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED_CALL = {"do_sample": True, "temperature": 0.6}       # what the recorded AR runs passed to generate

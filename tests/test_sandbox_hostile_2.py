@@ -14,8 +14,16 @@ from pathlib import Path
 import pytest
 
 from infill.grading.execution import FAILED, MEMORY, PASSED, TIMEOUT, SandboxConfig, SandboxPool
-from tests.test_sandbox_hostile import (FAILING, PASSING, ROOT, SANDBOX_UID_MIN, assert_no_process_left, grade,
-                                        processes, descendants)
+from tests.test_sandbox_hostile import (
+    FAILING,
+    PASSING,
+    ROOT,
+    SANDBOX_UID_MIN,
+    assert_no_process_left,
+    descendants,
+    grade,
+    processes,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEEP = "import os\nfor i in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n"

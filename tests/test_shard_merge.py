@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 
 from infill.benchmarks import load_benchmark
-from infill.pytest_plugin.devices import pin_worker_to_gpu, worker_device
 from infill.errors import InfillUsageError
 from infill.grading.service import GradingService
 from infill.grading.tools import GradingTools
 from infill.grading.verdict import Verdict
+from infill.pytest_plugin.devices import pin_worker_to_gpu, worker_device
 from infill.reporting.merge import merge_shards
 from infill.reporting.merge.cli import main as merge_main
 from infill.reporting.records import make_record
-from infill.reporting.summary import summarize
 from infill.reporting.report import SCHEMA_VERSION
+from infill.reporting.summary import summarize
 from infill.run.session import BenchmarkRun, worker_groups
 from infill.run.shard import Shard, parse_shard, shard_number
 from infill.sources.canonical import CanonicalSource

@@ -4,18 +4,16 @@ instead of running the programs again; anything that can change a verdict gives 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import platform
 
 import pytest
-
-import hashlib
-import platform
 
 from infill.benchmarks import load_benchmark
 from infill.generation.cache import GenerationCache
 from infill.grading import verdict_cache
-from infill.grading.execution import (FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig,
-                                      SandboxPool)
+from infill.grading.execution import FAILED, MEMORY, SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig, SandboxPool
 from infill.grading.service import GradingService
 from infill.grading.tools import GradingTools
 

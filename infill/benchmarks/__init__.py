@@ -17,6 +17,7 @@ from infill.benchmarks.registry import (
                                         register,
                                         resolve_benchmarks,
 )
+from infill.benchmarks.safim import definition as _safim  # noqa: F401,E402
 from infill.benchmarks.sample import Benchmark, BenchmarkData, Sample
 
 load_entry_points()

@@ -16,6 +16,8 @@ class SampleGrader(Protocol):
     """Grades one benchmark kind's completions. `prefetch` may start slow work (sandboxed execution) for many
     samples at once; `grade` returns one sample's verdict (an `infill.grading.verdict.Verdict`)."""
 
+    def excluded(self, sample: Sample) -> str | None: ...       # why it cannot be graded here (a missing toolchain)
+
     def prefetch(self, pairs: list[tuple[Sample, str]]) -> None: ...
 
     def grade(self, sample: Sample, completion: str): ...
@@ -38,6 +40,19 @@ class BenchmarkKind:
 
     def to_sample(self, benchmark: Benchmark, index: int, row: dict) -> Sample:
         raise NotImplementedError
+
+    def prompt_prefix(self, sample: Sample) -> str:
+        """The prefix an AR model's FIM prompt starts with (a kind may put an instruction header before the code)."""
+        return sample.prefix
+
+    def replay_id(self, benchmark: Benchmark, task_id: str) -> str:
+        """The sample id a generations file's task id stands for (a kind whose published files name tasks
+        differently maps them here)."""
+        return task_id
+
+    def summary_details(self, rows: list[dict]) -> dict:
+        """Extra fields of a (benchmark, model) summary entry, from its records (e.g. counts per language)."""
+        return {}
 
     def diffusion_prefix(self, sample: Sample) -> str:
         """The prefix a masked-diffusion canvas starts with (a kind may add the line break its data leaves out)."""

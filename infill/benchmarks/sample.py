@@ -17,6 +17,8 @@ class Sample:
     entry_point: str
     language: str
     task_type: str
+    # what a kind keeps beside the common fields (SAFIM: the PSM prompt's header); not part of equality or hashing
+    extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)

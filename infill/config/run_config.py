@@ -66,6 +66,7 @@ class RunConfig:
     allow_partial_replay: bool = False
     ensembles: EnsembleOptions | None = None
     report_dir: str | None = None                # as given; the plugin resolves it against where pytest started
+    keyword_benchmarks: tuple[str, ...] = ()     # benchmarks -k names (added to the default selection)
     gates: str | None = None
     timings: bool = False
     explicit_length_policies: bool = False
@@ -128,7 +129,23 @@ def parse_grading(config: RunConfig, get) -> RunConfig:
         raise InfillUsageError(f"--infill-isolation {isolation!r}: choose auto, bwrap or rlimits")
     sandbox = SandboxConfig(timeout_s=number("infill_timeout", get("infill_timeout"), float, 0.1),
                             workers=number("infill_workers", get("infill_workers"), int, 0), isolation=isolation)
-    return replace(config, benchmarks=benchmarks, limit=limit, em_rule=em_rule, sandbox=sandbox)
+    return replace(config, benchmarks=benchmarks, limit=limit, em_rule=em_rule, sandbox=sandbox,
+                   keyword_benchmarks=keyword_benchmarks(str(get("keyword") or "")))
+
+
+def keyword_benchmarks(expression: str) -> tuple[str, ...]:
+    """Benchmarks a -k expression names, by name or by a group that holds no default benchmark: `-k "safim and
+    python"` runs SAFIM without --infill-benchmarks, `-k humaneval` stays on the default single-line benchmark."""
+    import re
+
+    from infill.benchmarks import BENCHMARKS, GROUPS
+    from infill.run.build import DEFAULT_BENCHMARKS
+    words, defaults = set(re.findall(r"[\w.-]+", expression.lower())), set(DEFAULT_BENCHMARKS.split(","))
+    named = {b for b in BENCHMARKS if b in words}
+    for group, members in GROUPS.items():
+        if group in words and group != "all" and not defaults & set(members):
+            named.update(members)
+    return tuple(b for b in BENCHMARKS if b in named)
 
 
 def parse_replay(value: str) -> ReplayRequest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from infill.benchmarks import kind_of
 from infill.benchmarks.sample import Sample
 from infill.errors import InfillUsageError
 from infill.generation.postprocess import POSTPROCESS
@@ -57,9 +58,10 @@ class ARFimBackend:
                                     settings.top_k, settings.seed, settings.repetition_penalty)
         # Longest first (an out-of-memory shows in the first batch); rows of a batch need little padding.
         # Completions do not depend on the batch: each sample has its own random stream.
-        lengths = {s.sample_id: generator.prompt_length(s.prefix, s.suffix) for s in samples}
+        prefix = {s.sample_id: kind_of(s.benchmark).prompt_prefix(s) for s in samples}
+        lengths = {s.sample_id: generator.prompt_length(prefix[s.sample_id], s.suffix) for s in samples}
         ordered = sorted(samples, key=lambda s: (-lengths[s.sample_id], s.sample_id))
         for first in range(0, len(ordered), settings.batch_size):
             batch = ordered[first:first + settings.batch_size]
-            yield batch, generator.generate([Request(s.sample_id, s.prefix, s.suffix) for s in batch],
+            yield batch, generator.generate([Request(s.sample_id, prefix[s.sample_id], s.suffix) for s in batch],
                                             sampling, settings.max_new_tokens, settings.batch_size)

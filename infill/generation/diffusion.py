@@ -55,7 +55,6 @@ from infill.generation.memory import run_halving_on_out_of_memory
 from infill.models.prompt_formats import DIFFUSION_CANVAS, DiffusionCanvas
 
 
-
 @dataclass(frozen=True)
 class DiffusionRequest:
     sample_id: str

@@ -23,6 +23,10 @@ class ExactMatchGrader:
         return {"em_rule_deciding_tests": self.rule.name,
                 "em_rules": {r.name: r.version for r in EM_RULES.values()}, "edit_similarity": EDIT_SIMILARITY_VERSION}
 
+    def excluded(self, sample: Sample) -> str | None:
+        """Every sample can be matched."""
+        return None
+
     def prefetch(self, pairs: list[tuple[Sample, str]]) -> None:
         """Nothing to start ahead: matching is instant."""
 

@@ -29,6 +29,10 @@ class ProgramGrader:
         config = self.tools.sandbox_config
         return {"execution": EXECUTION_RULE_VERSION, "timeout_s": config.timeout_s, "memory_mb": config.memory_mb}
 
+    def excluded(self, sample: Sample) -> str | None:
+        """Every sample can be graded (the sandbox is checked at start-up)."""
+        return None
+
     def prefetch(self, pairs: list[tuple[Sample, str]]) -> None:
         """Start executing every program of `pairs` now; `grade` later waits for each."""
         for sample, completion in pairs:

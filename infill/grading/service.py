@@ -33,6 +33,10 @@ class GradingService:
         for grader, chosen in by_grader.values():
             grader.prefetch(chosen)
 
+    def excluded(self, sample: Sample) -> str | None:
+        """Why this sample cannot be graded on this machine (reported, never graded as a failure), or None."""
+        return self._grader(sample).excluded(sample)
+
     def grade(self, sample: Sample, completion: str | None) -> Verdict:
         if completion is None:
             return missing_verdict()

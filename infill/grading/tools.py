@@ -19,6 +19,8 @@ class GradingTools:
         self.verdict_dir = verdict_dir      # execution verdicts kept on disk (VerdictCache); None: not kept
         self._pool: SandboxPool | None = None
         self._verdicts: VerdictCache | None = None
+        self._exec_pool = None                # the multi-language engine (SAFIM), started on first use
+        self._outcomes = None
         self._lock = threading.Lock()
 
     @property
@@ -35,7 +37,30 @@ class GradingTools:
             self._verdicts = VerdictCache(self.verdict_dir, self.sandbox_config, self.pool.isolation)
         return self._verdicts
 
+    @property
+    def exec_pool(self):
+        """The multi-language engine: compile caches beside the verdicts (none kept without a cache folder)."""
+        with self._lock:
+            if self._exec_pool is None:
+                from infill.grading.multilang import ExecPool, PoolConfig
+                cache = str(self.verdict_dir / "multilang") if self.verdict_dir is not None else None
+                self._exec_pool = ExecPool(PoolConfig(workers=self.sandbox_config.workers,
+                                                      isolation=self.sandbox_config.isolation, cache_dir=cache))
+            return self._exec_pool
+
+    @property
+    def outcomes(self):
+        if self._outcomes is None:
+            from infill.grading.outcome_cache import OutcomeCache
+            self._outcomes = OutcomeCache(self.verdict_dir, self.exec_pool.isolation, self.exec_pool.rule_version)
+        return self._outcomes
+
     def close(self) -> None:
+        if self._outcomes is not None:
+            self._outcomes.flush()
+        if self._exec_pool is not None:
+            self._exec_pool.close()
+            self._exec_pool = None
         if self._verdicts is not None:
             self._verdicts.flush()
         if self._pool is not None:

@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 
 from infill.generation.cache import GenerationCache
-from infill.grading.execution import (EXECUTION_RULE_VERSION, SANDBOX_ERROR, TIMEOUT, ExecutionResult,
-                                      SandboxConfig)
+from infill.grading.execution import EXECUTION_RULE_VERSION, SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig
 
 VERDICTS_VERSION = "verdicts-v2"  # what this cache keeps: bump when that changes
 FLUSH_EVERY = 64

@@ -41,6 +41,7 @@ def raw_values(config: pytest.Config) -> dict:
         value = config.getoption(option.dest)
         values[option.dest] = value if value is not None else (config.getini(option.dest) or None)
     values[TIMINGS_OPTION.dest] = config.getoption(TIMINGS_OPTION.dest)
+    values["keyword"] = config.getoption("keyword", "")      # -k: names a benchmark or group to add (run_config)
     return values
 
 

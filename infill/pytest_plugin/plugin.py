@@ -25,6 +25,7 @@ from infill.pytest_plugin.kinds import check_test_functions, note_test_function
 from infill.pytest_plugin.options import (
     RUN,
     RunHolder,
+    TerminalProgress,
     add_options,
     report_dir,
     usage_exit,
@@ -144,6 +145,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                               holder.run_config().allow_partial_replay)
         except InfillUsageError as error:
             usage_exit(error, config=session.config)
+        progress = TerminalProgress(session.config)
+        for warning in holder.run.warnings:             # e.g. a language without its toolchain: said once, now
+            progress.update(f"warning: {warning}")
 
 
 @pytest.fixture(scope="session")

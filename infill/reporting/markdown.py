@@ -8,7 +8,7 @@ from infill.reporting.analysis import render_analyses
 
 
 def render_markdown(results: list[dict], context: dict, analyses: dict | None = None) -> str:
-    lines = header_lines(context) + results_lines(results)
+    lines = header_lines(context) + results_lines(results) + by_language_lines(results)
     lines += ["", "Scores: pass@1 = fraction of samples whose program passed its tests (one completion per "
               "task); EM = exact match under the named rule. Missing completions, timeouts and sandbox errors "
               "count as not passed. Intervals are 95% Wilson intervals.", "", *render_analyses(analyses)]
@@ -48,6 +48,21 @@ def results_lines(results: list[dict]) -> list[str]:
             f"| {percent(r['value'])} [{percent(low)}, {percent(high)}] | {r['metric']} "
             f"| {r.get('edit_similarity', '')} | {r['timeout']} | {r['memory']} | {r['missing']} "
             f"| {r['sandbox_error']} |")
+    return lines
+
+
+def by_language_lines(results: list[dict]) -> list[str]:
+    """Per-language pass rates and verdict counts, for benchmarks that report them (SAFIM)."""
+    rows = [r for r in results if r.get("by_language")]
+    if not rows:
+        return []
+    lines = ["", "### By language", "", "| benchmark | model | language | n | passed | pass rate | verdicts |",
+             "|---|---|---|---:|---:|---:|---|"]
+    for r in rows:
+        for language, entry in r["by_language"].items():
+            verdicts = ", ".join(f"{name} {count}" for name, count in entry["verdicts"].items())
+            lines.append(f"| {r['benchmark']} | {r['model']} | {language} | {entry['n']} | {entry['passed']} | "
+                         f"{percent(entry['passed'] / entry['n'] if entry['n'] else None)} | {verdicts} |")
     return lines
 
 

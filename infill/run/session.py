@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from infill.benchmarks import kind_of, load_benchmark
 from infill.benchmarks.sample import Sample
+from infill.errors import InfillUsageError
 from infill.generation.pool import ModelPool
 from infill.grading.service import GradingService
-from infill.errors import InfillUsageError
 from infill.grading.verdict import Verdict
 from infill.reporting.records import make_record
 from infill.run.shard import Shard
@@ -45,14 +45,37 @@ class BenchmarkRun:
         self.selected: dict[tuple[str, str], list[int]] = {}    # (model, benchmark) -> indices left after -k
         self.prepared: set[tuple[str, str]] = set()
         self.partial: dict[tuple[str, str], int] = {}           # (model, benchmark) of a partial replay -> covered
+        self._samples: dict[str, tuple[Sample, ...]] = {}
+        self.warnings: list[str] = []                           # shown once at the start (and in the notes)
         self.groups = worker_groups(sources)
 
     # ---- what runs ----
     def samples(self, benchmark: str) -> tuple[Sample, ...]:
-        samples = load_benchmark(benchmark).samples
-        samples = samples[: self.limit] if self.limit else samples
-        # the shard splits what the limit left, for every model alike (ensembles and their members included)
-        return tuple(s for s in samples if self.shard.holds(benchmark, s.sample_id)) if self.shard else samples
+        if benchmark not in self._samples:
+            samples = load_benchmark(benchmark).samples
+            samples = samples[: self.limit] if self.limit else samples
+            # the shard splits what the limit left, for every model alike (ensembles and their members included)
+            if self.shard:
+                samples = tuple(s for s in samples if self.shard.holds(benchmark, s.sample_id))
+            self._samples[benchmark] = self.gradable(benchmark, samples)
+        return self._samples[benchmark]
+
+    def gradable(self, benchmark: str, samples: tuple[Sample, ...]) -> tuple[Sample, ...]:
+        """The samples this machine can grade; the others (a language without its toolchain) are left out and
+        said so once, never graded as failures."""
+        reasons: dict[str, int] = {}
+        kept = []
+        for sample in samples:
+            reason = self.grading.excluded(sample)
+            if reason is None:
+                kept.append(sample)
+            else:
+                reasons[reason] = reasons.get(reason, 0) + 1
+        for reason, count in reasons.items():
+            self.warnings.append(f"{benchmark}: {count} samples not graded here ({reason}); install the toolchain "
+                                 f"to grade them (README, SAFIM)")
+        self.notes.extend(self.warnings[len(self.warnings) - len(reasons):])
+        return tuple(kept)
 
     def plan(self, kind: str) -> list[tuple[str, str, tuple[Sample, ...]]]:
         """(model, benchmark, samples) for one benchmark kind: each source on the selected benchmarks it covers (a

@@ -10,8 +10,8 @@ from infill.config.live_settings import LiveSettings
 from infill.config.run_config import RunConfig
 from infill.errors import InfillUsageError
 from infill.generation.backends import make_backend
-from infill.generation.loading import check_available
 from infill.generation.length import parse_length_policy
+from infill.generation.loading import check_available
 from infill.generation.pool import ModelPool
 from infill.models.registry import MODELS
 from infill.run.progress import Progress

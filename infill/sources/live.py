@@ -99,7 +99,7 @@ class LiveSource(CompletionSource):
         total, started, batches = len(done) + len(todo), time.perf_counter(), 0
         try:
             for batch, raw in self.backend.generate(self._load(), todo, settings) if todo else ():
-                finished = {s.sample_id: postprocess.apply(text) for s, text in zip(batch, raw)}
+                finished = {s.sample_id: postprocess.apply(text, s) for s, text in zip(batch, raw)}
                 cache.append(finished)                  # durable before the next batch starts
                 done.update(finished)
                 batches += 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT_REL = "scripts/train_tiny_models.py"
 DEFAULT_OUT = "infill/models/tiny"

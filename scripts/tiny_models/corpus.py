@@ -7,7 +7,6 @@ import os
 import sysconfig
 from pathlib import Path
 
-
 # Directories of the stdlib that are not used (tests, GUI, vendored/third
 # party, codec tables that are mostly hex data, build configuration).
 EXCLUDED_DIRS = {

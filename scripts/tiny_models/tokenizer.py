@@ -22,7 +22,6 @@ from .common import (
     VOCAB_SIZE,
 )
 
-
 # The pre-tokenizer split used by Qwen2 / Qwen2.5 tokenizers.
 QWEN2_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"

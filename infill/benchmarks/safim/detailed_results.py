@@ -13,9 +13,18 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from infill.benchmarks.safim.grammars import LANGUAGES, check_language
-from infill.benchmarks.safim.outcomes import (COMPILATION_ERROR, EMPTY, EXACT_MATCH, MEMORY_LIMIT_EXCEEDED, MIXED,
-                                              PASSED, RUNTIME_ERROR, TIME_LIMIT_EXCEEDED, WRONG_ANSWER,
-                                              SafimVerdict)
+from infill.benchmarks.safim.outcomes import (
+    COMPILATION_ERROR,
+    EMPTY,
+    EXACT_MATCH,
+    MEMORY_LIMIT_EXCEEDED,
+    MIXED,
+    PASSED,
+    RUNTIME_ERROR,
+    TIME_LIMIT_EXCEEDED,
+    WRONG_ANSWER,
+    SafimVerdict,
+)
 from infill.errors import InfillUsageError
 
 RATE_COLUMNS = (*LANGUAGES, "all")

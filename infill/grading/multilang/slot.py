@@ -14,8 +14,15 @@ from infill.grading.multilang.compare import crlf_to_lf
 from infill.grading.multilang.javac_server import JavacServer, server_command
 from infill.grading.multilang.languages import COMPILE_TIMEOUT_S, JAVA_COMPILE_FLAGS, Language
 from infill.grading.multilang.sandbox import PCH_INSIDE, bare_command, bwrap_command
-from infill.grading.multilang.verdicts import (COMPILATION_ERROR, OUTPUT_LIMIT, PASSED, RUNTIME_ERROR, RunFacts,
-                                               run_verdict, wall_backstop)
+from infill.grading.multilang.verdicts import (
+    COMPILATION_ERROR,
+    OUTPUT_LIMIT,
+    PASSED,
+    RUNTIME_ERROR,
+    RunFacts,
+    run_verdict,
+    wall_backstop,
+)
 from infill.grading.multilang.worker_client import WorkerClient, WorkerDied
 
 COMPILE_LIMITS = {"core": 0, "data": 8 << 30, "fsize": 256 << 20, "nproc": 64}

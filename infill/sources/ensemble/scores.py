@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from infill.benchmarks import BENCHMARKS, load_benchmark
+from infill.benchmarks import BENCHMARKS, kind_of, load_benchmark
 from infill.benchmarks.sample import Sample
 from infill.config.live_settings import LiveSettings
 from infill.generation.cache import GenerationCache
@@ -44,10 +44,10 @@ class ScoreService:
         """(prefix, completion, suffix) as this scorer reads the candidate."""
         if use.scorer == "diffusion":
             return diffusion_prefix(sample), completion, sample.suffix
-        lines = self.options.context_lines
+        lines, prefix = self.options.context_lines, kind_of(sample.benchmark).prompt_prefix(sample)
         if lines is None:
-            return sample.prefix, completion, sample.suffix
-        head = sample.prefix.split("\n")
+            return prefix, completion, sample.suffix
+        head = prefix.split("\n")
         return "\n".join(head[-(lines[0] + 1):]), completion, "\n".join(sample.suffix.split("\n")[:lines[1]])
 
     def score(self, use: ScorerUse, benchmark: str, samples: list[Sample],

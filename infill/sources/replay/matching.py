@@ -17,7 +17,7 @@ import difflib
 import functools
 from pathlib import Path
 
-from infill.benchmarks import BENCHMARKS, load_benchmark
+from infill.benchmarks import BENCHMARKS, kind_of, load_benchmark
 from infill.benchmarks.loading import DATA_DIR, read_rows
 from infill.benchmarks.sample import Sample
 from infill.errors import InfillUsageError
@@ -51,12 +51,14 @@ def sample_of_id(file: Path, entry: Entry, explicit: str | None) -> Sample:
         raise fail(file, entry.line, f"unknown task_id {entry.task_id!r}: matches no benchmark; task ids look like "
                                      f"{id_examples()}")
     by_id = load_benchmark(benchmark).by_id()
-    if entry.task_id not in by_id:
+    task_id = entry.task_id if entry.task_id in by_id else \
+        kind_of(benchmark).replay_id(BENCHMARKS[benchmark], entry.task_id)
+    if task_id not in by_id:
         close = difflib.get_close_matches(entry.task_id, list(by_id), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise fail(file, entry.line, f"unknown task_id {entry.task_id!r}: not a sample of {benchmark}; {hint}"
                                      f"its ids look like {next(iter(by_id))!r}")
-    return by_id[entry.task_id]
+    return by_id[task_id]
 
 
 def sample_of_index(file: Path, entry: Entry, benchmark: str | None) -> Sample:
