@@ -7,7 +7,7 @@ import pytest
 
 from infill.errors import InfillUsageError
 from infill.models.registry import MODELS
-from infill.sources.ensemble.routing import FOLDS, SampleFeatures, features, fit_logistic, fold_of, route
+from infill.sources.ensemble.routing import FOLDS, SampleFeatures, features, fit_logistic, folds_by_problem, route
 from infill.sources.ensemble.spec import parse_combine, parse_ensemble, parse_scorers, parse_strategies
 from infill.sources.ensemble.strategies import Candidate, calibrated, lowest_perplexity, oracle, zscores_by_member
 
@@ -50,16 +50,16 @@ def test_oracle_takes_the_first_correct_candidate():
     assert oracle(cands(9.0, 5.0, correct=[False, False])) == 1   # none correct: what lowest-perplexity keeps
 
 
-def samples(n):
-    # distinct prefix lengths make every row's first feature unique, so a row can be recognised in training data
-    return [SampleFeatures(f"task/{i}", "x" * (i + 1) + "\n" + "    " * (i % 3), "y\n" * (i % 5), "single-line")
-            for i in range(n)]
+def samples(n, lines_per_problem=4):
+    # distinct prefix lengths make every row's first feature unique, so a row can be recognised in training data;
+    # consecutive rows are lines of one problem (as HumanEval's L0, L1, ... of one function)
+    return [SampleFeatures(f"Task/{i // lines_per_problem}/L{i % lines_per_problem}",
+                           "x" * (i + 1) + "\n" + "    " * (i % 3), "y\n" * (i % 5), "single-line",
+                           f"Task/{i // lines_per_problem}") for i in range(n)]
 
 
-def test_routing_never_trains_on_its_test_fold():
+def test_routing_never_trains_on_a_problem_of_its_test_fold():
     data = samples(60)
-    folds = [fold_of(s.sample_id) for s in data]
-    assert len(set(folds)) == FOLDS
     seen = []
 
     def spy(x, y):
@@ -70,11 +70,13 @@ def test_routing_never_trains_on_its_test_fold():
     route(data, ["a", "b"], correct, [0] * 60, trainer=spy)
     assert len(seen) == 2 * FOLDS                       # one router per member per fold
     first_feature = [round(features(s, ["single-line"])[0], 9) for s in data]
+    folds = folds_by_problem(data)
     for call, trained_on in enumerate(seen):
-        k = call // 2
-        test_rows = {first_feature[i] for i in range(60) if folds[i] == k}
-        assert trained_on and not trained_on & test_rows
-        assert trained_on == {first_feature[i] for i in range(60) if folds[i] != k}
+        train, test = folds[call // 2]
+        assert trained_on == {first_feature[i] for i in train}
+        test_problems = {data[i].problem for i in test}
+        assert test_problems and not test_problems & {data[i].problem for i in train}   # no problem on both sides
+    assert sorted(i for _, test in folds for i in test) == list(range(60))              # every sample predicted once
 
 
 def test_routing_learns_a_learnable_rule_and_falls_back_when_data_is_short():

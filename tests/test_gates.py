@@ -74,7 +74,7 @@ def test_a_valid_file_reads_defaults_fractions_and_must_pass(tmp_path):
     (GATE + 'at_least = 0.5\noptional = "yes"\n', "optional = 'yes' is not a boolean"),
     (GATE.replace('"humaneval-single-line"', '"humaneval"') + "at_least = 0.5\n", "unknown benchmark 'humaneval'"),
     (GATE.replace('"pass@1"', '"em_full"') + "at_least = 0.5\n",
-     "unknown metric 'em_full' for humaneval-single-line: choose from pass@1, timeout"),
+     "unknown metric 'em_full' for humaneval-single-line: choose from pass@1, pass@10, pass@100, timeout"),
     (GATE.replace('metric = "pass@1"\n', "") + "at_least = 0.5\n", "missing 'metric'"),
     (GATE.replace('"pass@1"', '"timeout"') + "at_most = 0.5\n", "timeout is a count of samples"),
     ('[defaults]\ntolerance = -1\n' + GATE + "at_least = 0.5\n", "[defaults]: tolerance = -1 is negative"),

@@ -50,6 +50,11 @@ class BenchmarkKind:
         differently maps them here)."""
         return task_id
 
+    def problem_id(self, sample: Sample) -> str:
+        """The problem a sample belongs to: samples of one problem (the lines of one HumanEval function) share it, so
+        cross-validation keeps them in one fold. Default: the sample id without its last part."""
+        return sample.sample_id.rsplit("/", 1)[0]
+
     def summary_details(self, rows: list[dict]) -> dict:
         """Extra fields of a (benchmark, model) summary entry, from its records (e.g. counts per language)."""
         return {}

@@ -49,6 +49,8 @@ OPTIONS: tuple[Option, ...] = (
            "(default as for top-p; 1.0: off)"),
     Option("--infill-max-new-tokens", "infill_max_new_tokens", "new tokens per completion for AR models"),
     Option("--infill-seed", "infill_seed", "seed; each sample has its own random stream derived from it"),
+    Option("--infill-samples", "infill_samples", "completions per task for live models (default: the profile's, 1): "
+           "pass@k for k in 1, 10, 100 up to N, the noise of single runs, paired comparisons on per-task fractions"),
     Option("--infill-batch-size", "infill_batch_size", "generation batch size (halved on out-of-memory)"),
     Option("--infill-steps", "infill_steps", "diffusion steps (paper: 64)"),
     Option("--infill-alg", "infill_alg", "diffusion algorithm: p2, p2_remask, maskgit_plus, topk_margin, entropy, "

@@ -32,6 +32,7 @@ class Profile:
     ensemble_scorer: str = "ar_plain:qwen2.5-coder-1.5b"
     ensemble_strategies: tuple[str, ...] = ("lowest-perplexity", "calibrated", "routed")
     score_context_lines: tuple[int, int] | None = None      # AR scorers: (prefix, suffix) lines kept; None: all
+    samples: int = 1                                        # completions per task for live models
     settings_from: str = ""                                 # whose kind settings it uses (default: its own name)
     overrides: tuple[tuple[str, object], ...] = ()          # on top of those (the command line's win over these)
 

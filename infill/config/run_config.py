@@ -67,6 +67,7 @@ class RunConfig:
     ensembles: EnsembleOptions | None = None
     report_dir: str | None = None                # as given; the plugin resolves it against where pytest started
     keyword_benchmarks: tuple[str, ...] = ()     # benchmarks -k names (added to the default selection)
+    samples: int = 1                             # completions per task for live models
     gates: str | None = None
     timings: bool = False
     explicit_length_policies: bool = False
@@ -110,7 +111,8 @@ def parse_run_config(raw: Mapping[str, object], gpu: bool = False) -> RunConfig:
         cache_enabled=not get("infill_no_cache"), refresh_cache=bool(get("infill_refresh_cache")),
         sequential_models=bool(get("infill_sequential_models")),
         allow_partial_replay=bool(get("infill_allow_partial_replay")),
-        report_dir=get("infill_report_dir"), gates=get("infill_gates"), timings=bool(get("infill_timings")))
+        report_dir=get("infill_report_dir"), gates=get("infill_gates"), timings=bool(get("infill_timings")),
+        samples=number("infill_samples", get("infill_samples") or profile.samples, int, 1))
     check_model_names(config)
     return parse_grading(config, get)
 

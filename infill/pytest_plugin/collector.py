@@ -26,6 +26,17 @@ STOPPED = pytest.StashKey[str]()               # why a case stopped the run (a u
 WORKER_PROVENANCE = "infill_provenance"     # key in an xdist worker's workeroutput
 
 
+def counted(result: dict) -> str:
+    """What the figure counts: passed/n tasks, or with n samples per task the passing samples of all of them (pass@1,
+    EM) or the tasks with at least one pass (pass@k)."""
+    n_samples = result.get("n_samples", 1)
+    if n_samples == 1:
+        return f"{result['passed']:>5}/{result['n']:<5}"
+    if result["metric"].startswith("pass@") and result["metric"] != "pass@1":
+        return f"{result['passed']}/{result['n']} any"
+    return f"{result['passed']}/{result['n']}x{n_samples}"
+
+
 class ReportCollector:
     """Registered on every process; only the controller (no xdist `workerinput`) writes artefacts."""
 
@@ -124,7 +135,7 @@ class ReportCollector:
         width = max([30] + [len(r["model"]) for r in results])
         for r in results:
             terminalreporter.write_line(f"{r['benchmark']:<28} {r['model']:<{width}} {r['metric']:<14} "
-                                        f"{r['passed']:>5}/{r['n']:<5} = {100 * r['value']:6.2f}%")
+                                        f"{counted(r)} = {100 * r['value']:6.2f}%")
         terminalreporter.write_line(f"report: {directory / 'report.md'}")
         if self.gate_outcomes is not None:
             for line in terminal_lines(self.gate_outcomes, gates.path):

@@ -22,5 +22,14 @@ def make_record(model: str, source_kind: str, sample: Sample, data_sha256: str, 
     }
 
 
+def samples_record(completions: list[str | None], verdicts: list[Verdict]) -> dict:
+    """A record's fields for n samples per task: every sample's completion and verdict, and the task's pass
+    fraction (its unbiased pass@1). The record's own completion and verdict are the first sample's."""
+    correct = sum(v.correct for v in verdicts)
+    return {"n_samples": len(verdicts), "n_correct": correct, "pass_fraction": correct / len(verdicts),
+            "samples": [{"completion": c, "correct": v.correct, "status": v.status, "detail": v.detail, **v.metrics}
+                        for c, v in zip(completions, verdicts)]}
+
+
 def record_key(record: dict) -> tuple:
     return record["benchmark"], record["model"], record["index"]

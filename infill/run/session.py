@@ -14,7 +14,7 @@ from infill.errors import InfillUsageError
 from infill.generation.pool import ModelPool
 from infill.grading.service import GradingService
 from infill.grading.verdict import Verdict
-from infill.reporting.records import make_record
+from infill.reporting.records import make_record, samples_record
 from infill.run.shard import Shard
 from infill.sources.base import CompletionSource
 
@@ -106,12 +106,18 @@ class BenchmarkRun:
 
     # ---- the data path of one sample ----
     def evaluate(self, case: Case) -> CaseOutcome:
+        """Prepare the sample's group, take its completions, grade them, record them. With n samples per task
+        the case's outcome is its first sample's and the record holds every sample's verdict."""
         data = load_benchmark(case.benchmark)
         sample, source = data.samples[case.index], self.sources[case.model]
         self.prepare(case.model, case.benchmark)
-        completion = source.completion(sample)
-        verdict = self.grading.grade(sample, completion)
+        candidates = source.candidates(sample)
+        verdicts = self.grading.grade_many([(sample, c) for c in candidates]) if len(candidates) > 1 \
+            else [self.grading.grade(sample, candidates[0])]
+        completion, verdict = candidates[0], verdicts[0]
         record = make_record(case.model, source.kind, sample, data.sha256, completion, verdict)
+        if len(candidates) > 1:
+            record.update(samples_record(candidates, verdicts))
         record.update(source.record_extras(sample))
         if (case.model, case.benchmark) in self.partial:
             record["partial"] = True
@@ -133,7 +139,7 @@ class BenchmarkRun:
         pending = source.candidates_to_grade(benchmark)
         if pending:
             source.take_verdicts(benchmark, self.grading.grade_many(pending))
-        self.grading.prefetch([(s, source.completion(s)) for s in self.selected_samples(model, benchmark)])
+        self.grading.prefetch([(s, c) for s in self.selected_samples(model, benchmark) for c in source.candidates(s)])
 
     def worker_group(self, model: str) -> str:
         """Models that must share a worker: rows of one model (root name) and an ensemble with its members."""

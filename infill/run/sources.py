@@ -51,7 +51,7 @@ class SourceFactory:
         policies = ([only_policy] if only_policy else list(self.config.length_policies)) \
             if spec.backend == "diffusion" else [None]
         made = [LiveSource(spec, make_backend(spec, policy), self.settings, self.pool, self.cache, self.progress,
-                           policy, location) for policy in policies]
+                           policy, location, self.config.samples) for policy in policies]
         return {source.model: source for source in made}
 
     def check_weights(self) -> None:

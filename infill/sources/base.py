@@ -36,6 +36,10 @@ class CompletionSource:
     def completion(self, sample: Sample) -> str | None:
         raise NotImplementedError
 
+    def candidates(self, sample: Sample) -> list[str | None]:
+        """Every completion the source has for the sample (n samples per task); the first is `completion`."""
+        return [self.completion(sample)]
+
     def record_extras(self, sample: Sample) -> dict:
         """Fields this source adds to a sample's record (the ensemble's candidates and choice)."""
         return {}

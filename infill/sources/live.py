@@ -37,10 +37,11 @@ class LiveSource(CompletionSource):
 
     def __init__(self, spec: ModelSpec, backend: GenerationBackend, settings: LiveSettings, pool: ModelPool,
                  cache: CacheOptions, progress: Progress, length_policy: LengthPolicy | None = None,
-                 location: str | None = None):
+                 location: str | None = None, samples: int = 1):
         self.spec, self.backend, self.settings, self.length_policy = spec, backend, settings, length_policy
         self.model = f"{spec.name}/{length_policy.label}" if length_policy else spec.name
         self.pool, self.cache_options, self.progress = pool, cache, progress
+        self.samples = samples                                     # completions per task
         # where the weights are, checked before the run (the caller may have checked already)
         self.location = location or check_available(spec, pool.path_overrides.get(spec.name))
         self.identity: dict | None = None                          # weights, device, dtype once loaded
@@ -65,9 +66,13 @@ class LiveSource(CompletionSource):
         return settings
 
     def completion(self, sample: Sample) -> str | None:
-        if sample.sample_id not in self.completions.get(sample.benchmark, {}):
+        return self.candidates(sample)[0]
+
+    def candidates(self, sample: Sample) -> list[str | None]:
+        have = self.completions.get(sample.benchmark, {})
+        if any(copy.sample_id not in have for copy in sample_copies(sample, self.samples)):
             self.prepare(sample.benchmark, [sample])
-        return self.completions[sample.benchmark].get(sample.sample_id)
+        return [self.completions[sample.benchmark].get(copy.sample_id) for copy in sample_copies(sample, self.samples)]
 
     def _load(self):
         loaded = self.pool.get(self.spec)
@@ -87,6 +92,8 @@ class LiveSource(CompletionSource):
         return GenerationCache(self.cache_options.directory, components, self.cache_options.enabled, refresh)
 
     def prepare(self, benchmark: str, samples: list[Sample]) -> None:
+        """Generate every one of the `samples` x self.samples completions not yet done (nor cached)."""
+        samples = [copy for sample in samples for copy in sample_copies(sample, self.samples)]
         have = self.completions.get(benchmark, {})
         if benchmark in self.completions and all(s.sample_id in have for s in samples):
             return
@@ -124,3 +131,10 @@ class LiveSource(CompletionSource):
         if self.effective:                  # AR sampling as generate resolves it, with where each value came from
             info["effective_sampling"] = dict(sorted(self.effective.items()))
         return info
+
+
+def sample_copies(sample: Sample, count: int) -> list[Sample]:
+    """The sample's `count` generation requests. Copy j > 0 is the sample under the id `ID#j`, which seeds its own
+    random stream and keys its own cache entry, so copy j is the same whatever N, the batch or the shard, and raising
+    N only generates the new copies; copy 0 is the sample itself (a run of one sample per task is unchanged)."""
+    return [sample] + [dataclasses.replace(sample, sample_id=f"{sample.sample_id}#{j}") for j in range(1, count)]

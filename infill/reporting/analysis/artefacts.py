@@ -22,6 +22,7 @@ from infill.reporting.analysis.ensemble import (
     members_of,
     unique_samples,
 )
+from infill.reporting.analysis.noise import noise_analysis
 from infill.reporting.analysis.published import ensemble_files, sanitize
 
 # v1: shared-sample intersection, exact McNemar, Pearson on log(perplexity) over finite values, ROC-AUC of
@@ -65,6 +66,9 @@ def compute_analyses(records: list[dict]) -> dict:
             "models": multi_model_analysis(rows),
             "ensembles": {name: ensemble_analysis(group) for name, group in ensemble_groups(rows).items()},
         }
+        noise = noise_analysis(rows)
+        if noise["models"]:                         # n samples per task: the seed-noise analysis
+            benchmarks[benchmark]["noise"] = noise
     return {"version": ANALYSIS_VERSION, "rules": RULES, "benchmarks": benchmarks}
 
 

@@ -123,6 +123,19 @@ def render_ensemble(name: str, ens: dict, plots: list[dict]) -> list[str]:
     return lines + _images(plots)
 
 
+def render_noise(noise: dict) -> list[str]:
+    """n samples per task: each model's single runs and interval, then every pair's gap against seed noise."""
+    from infill.reporting.analysis.noise import statement
+    lines = ["Seed noise (n samples per task; sample j of every task is one single-sample run):", ""]
+    lines += _table(["model", "samples per task", "pass@1 [95% bootstrap CI over tasks]", "single runs: min / max",
+                     "std of single runs"],
+                    [[m, e["n_samples"], f"{percent(e['pass_at_1'])} [{percent(e['ci95'][0])}, {percent(e['ci95'][1])}]",
+                      f"{percent(e['spread']['min'])} / {percent(e['spread']['max'])}",
+                      f"{100 * e['spread']['std']:.2f} points"] for m, e in noise["models"].items()],
+                    ["---", "---:", "---", "---", "---:"])
+    return lines + [f"- {statement(pair)}" for pair in noise["pairs"]] + ([""] if noise["pairs"] else [])
+
+
 def render_analyses(analyses: dict | None) -> list[str]:
     if not analyses:
         return []
@@ -135,6 +148,8 @@ def render_analyses(analyses: dict | None) -> list[str]:
     for benchmark, info in analyses["benchmarks"].items():
         lines += [f"### {benchmark}", ""]
         lines += render_models(info["models"])
+        if info.get("noise"):
+            lines += render_noise(info["noise"])
         lines += _images([p for p in plots if p["benchmark"] == benchmark and p["kind"] == "pass-rates"])
         for name, ens in info["ensembles"].items():
             lines += render_ensemble(name, ens, [p for p in plots if p["benchmark"] == benchmark

@@ -53,6 +53,9 @@ def compare_row(key, base: Run, run: Run, alpha: float) -> Row:
     base_samples = (base.samples or {}).get(pair, {})
     run_samples = (run.samples or {}).get(pair, {})
     common = [s for s in base_samples if s in run_samples]
+    if common and max(a.get("n_samples", 1), b.get("n_samples", 1)) > 1:
+        return fraction_row(key, a, b, [task_value(base_samples[s], key[2]) for s in common],
+                            [task_value(run_samples[s], key[2]) for s in common], alpha)
     outcomes = [(sample_outcome(base_samples[s], key[2]), sample_outcome(run_samples[s], key[2])) for s in common]
     if common and all(x is not None and y is not None for x, y in outcomes):
         regressions = [s for s, (x, y) in zip(common, outcomes) if x and not y]
@@ -67,6 +70,23 @@ def compare_row(key, base: Run, run: Run, alpha: float) -> Row:
     delta = b["passed"] / b["n"] - a["passed"] / a["n"]
     return Row(key, a, b, delta, unpaired_interval(a["passed"], a["n"], b["passed"], b["n"]),
                two_proportion_p(a["passed"], a["n"], b["passed"], b["n"]), None, [], [], alpha)
+
+
+def task_value(record: dict, metric: str) -> float:
+    """A task's figure with n samples: its pass fraction (or an EM rule's mean over candidates), or its pass@k."""
+    samples = record.get("samples") or [record]
+    if metric.startswith("pass@") and metric != "pass@1":
+        from infill.reporting.pass_at_k import per_task_pass_at_k
+        return per_task_pass_at_k(len(samples), [sum(bool(s["correct"]) for s in samples)], int(metric[5:]))[0]
+    field = "correct" if metric == "pass@1" else metric
+    return sum(bool(s.get(field)) for s in samples) / len(samples)
+
+
+def fraction_row(key, a: dict, b: dict, base: list[float], run: list[float], alpha: float) -> Row:
+    """Paired on per-task figures (n samples per task): bootstrap interval and sign-flip permutation test."""
+    from infill.reporting.analysis.noise import paired_difference
+    test = paired_difference(dict(enumerate(run)), dict(enumerate(base)))
+    return Row(key, a, b, test["difference"], tuple(test["ci95"]), test["p_value"], test["tasks"], [], [], alpha)
 
 
 @dataclass

@@ -113,6 +113,14 @@ def _metric(table: dict, benchmark: str, choices: tuple[str, ...]) -> str:
     return metric
 
 
+def _metric_or_pass_at_k(table: dict, benchmark: str, choices: tuple[str, ...]) -> str:
+    """A listed metric, or pass@k for any whole k (n samples per task report k = n too)."""
+    value = table.get("metric")
+    if isinstance(value, str) and value.startswith("pass@") and value[5:].isdigit() and int(value[5:]) >= 1:
+        return value
+    return _metric(table, benchmark, choices)
+
+
 def _threshold(table: dict, metric: str) -> tuple[str, float, str]:
     given = [k for k in ("at_least", "at_most") if k in table]
     if not given:
@@ -146,7 +154,7 @@ def _gate(table: dict, defaults: dict) -> Gate:
     _check_keys(table, GATE_KEYS)
     benchmark = _benchmark(table)
     model = _text(table, "model", required=True)
-    metric = _metric(table, benchmark, allowed_metrics(benchmark))
+    metric = _metric_or_pass_at_k(table, benchmark, allowed_metrics(benchmark))
     direction, threshold, threshold_text = _threshold(table, metric)
     tolerance = _number(table, "tolerance")
     tolerance = defaults["tolerance"] if tolerance is None else tolerance

@@ -16,9 +16,13 @@ GATE_KEYS = ("name", "benchmark", "model", "metric", "at_least", "at_most", "tol
 MUST_PASS_KEYS = ("name", "benchmark", "model", "samples", "metric", "optional", "note")
 
 
+# n samples per task add pass@k rows (infill.reporting.pass_at_k); a gate may name them
+PASS_AT_K_METRICS = ("pass@10", "pass@100")
+
+
 def allowed_metrics(benchmark: str) -> tuple[str, ...]:
     kind = kind_of(benchmark)
-    return (*kind.metrics, *kind.mean_metrics, *COUNT_METRICS)
+    return (*kind.metrics, *PASS_AT_K_METRICS, *kind.mean_metrics, *COUNT_METRICS)
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,26 @@
 
 Features are known before generating (so a router could decide which model to run at all): prefix and suffix
 length in lines and characters (log-scaled), the indentation of the line being filled, and the task type. For each
-member a small L2-regularised logistic regression predicts "this member's completion is correct"; the router
-keeps the member with the highest predicted probability, ties and near-ties (within 1e-9) going to what
-lowest-perplexity keeps.
+member a logistic regression (scikit-learn's, on standardised features, L2 with C = 1) predicts "this member's
+completion is correct"; the router keeps the member with the highest predicted probability, ties and near-ties
+(within 1e-9) going to what lowest-perplexity keeps.
 
-Evaluation: samples are split into `folds` folds by a hash of their id (stable across runs and machines, not by
-position); the choice for a sample in fold k comes from routers trained on the other folds only. With fewer than
-`2 * folds` samples there is too little to learn from and the router falls back to lowest-perplexity (stated in
-the record as `routed_by`).
+Evaluation: samples are split into `FOLDS` folds **by problem** (scikit-learn's GroupKFold over the sample's
+problem: all lines of one HumanEval function, all holes of one SantaCoder file, in one fold), so the choice for a
+sample comes from routers trained on other problems only: the lines of one problem share its code and its
+difficulty, and a router that saw a problem's other lines in training would profit from it (v1 split by sample-id
+hash and leaked that way). With fewer than `FOLDS` problems or `2 * FOLDS` samples the router falls back to
+lowest-perplexity (stated in the record as `routed_by`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-ROUTER_VERSION = "logreg-cv5-v1"
+ROUTER_VERSION = "logreg-groupkfold5-v2"
 FOLDS = 5
 
 
@@ -30,6 +31,7 @@ class SampleFeatures:
     prefix: str
     suffix: str
     task_type: str | None
+    problem: str = ""               # samples of one problem share a fold (default: each sample its own)
 
 
 def features(sample: SampleFeatures, task_types: list[str]) -> list[float]:
@@ -42,55 +44,39 @@ def features(sample: SampleFeatures, task_types: list[str]) -> list[float]:
             *[float(sample.task_type == t) for t in task_types]]
 
 
-def fold_of(sample_id: str, folds: int = FOLDS) -> int:
-    return int.from_bytes(hashlib.sha256(sample_id.encode()).digest()[:8], "big") % folds
+def folds_by_problem(samples: list[SampleFeatures], folds: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, test rows) per fold; no problem is in both of a fold's sides."""
+    from sklearn.model_selection import GroupKFold
+    groups = [s.problem or s.sample_id for s in samples]
+    return list(GroupKFold(n_splits=folds).split(np.zeros(len(samples)), groups=groups))
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50):
-    """Newton's method on the L2-regularised log-loss (the intercept is not penalised). Returns a predictor.
-    Standardisation uses the training rows only."""
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    std[std == 0] = 1.0
-    design = np.hstack([np.ones((len(x), 1)), (x - mean) / std])
-    weights = np.zeros(design.shape[1])
-    penalty = l2 * np.eye(design.shape[1])
-    penalty[0, 0] = 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-design @ weights))
-        gradient = design.T @ (p - y) + penalty @ weights
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty + 1e-9 * np.eye(len(weights))
-        step = np.linalg.solve(hessian, gradient)
-        weights -= step
-        if np.abs(step).max() < 1e-10:
-            break
-
-    def predict(rows: np.ndarray) -> np.ndarray:
-        z = np.hstack([np.ones((len(rows), 1)), (rows - mean) / std]) @ weights
-        return 1.0 / (1.0 + np.exp(-z))
-    return predict
+def fit_logistic(x: np.ndarray, y: np.ndarray):
+    """A predictor of P(correct) fitted on the training rows only (the scaler too)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0)).fit(x, y.astype(int))
+    return lambda rows: model.predict_proba(rows)[:, 1]
 
 
 def route(samples: list[SampleFeatures], members: list[str], correct: dict[str, list[bool]],
           fallback: list[int], folds: int = FOLDS, trainer=fit_logistic) -> tuple[list[int], str]:
     """(chosen member index per sample, how it was routed). `correct[member][i]` is the verdict of member's
     candidate for samples[i]; `fallback[i]` the lowest-perplexity choice. `trainer(x, y)` returns a predictor;
-    it only ever sees rows outside the fold being predicted."""
-    if len(samples) < 2 * folds or len(members) < 2:
-        return list(fallback), "fallback: too few samples to cross-validate"
+    it only ever sees rows of other problems than the fold it predicts."""
+    problems = {s.problem or s.sample_id for s in samples}
+    if len(samples) < 2 * folds or len(problems) < folds or len(members) < 2:
+        return list(fallback), "fallback: too few samples or problems to cross-validate"
     task_types = sorted({s.task_type or "" for s in samples})
     x = np.array([features(s, task_types) for s in samples], dtype=np.float64)
-    fold = np.array([fold_of(s.sample_id, folds) for s in samples])
     chosen = list(fallback)
-    for k in range(folds):
-        test = np.flatnonzero(fold == k)
-        train = np.flatnonzero(fold != k)
-        if len(test) == 0:
-            continue
+    for train, test in folds_by_problem(samples, folds):
         scores = []
         for member in members:
             y = np.array([correct[member][i] for i in train], dtype=np.float64)
-            if len(train) == 0 or y.min() == y.max():
-                scores.append(np.full(len(test), y.mean() if len(train) else 0.5))   # nothing to separate
+            if y.min() == y.max():
+                scores.append(np.full(len(test), y.mean()))        # nothing to separate
             else:
                 scores.append(trainer(x[train], y)(x[test]))
         scores = np.array(scores)                     # members x test rows
@@ -98,4 +84,4 @@ def route(samples: list[SampleFeatures], members: list[str], correct: dict[str, 
             best = scores[:, column].max()
             tied = [m for m in range(len(members)) if scores[m, column] >= best - 1e-9]
             chosen[row] = fallback[row] if fallback[row] in tied else tied[0]
-    return chosen, f"cross-validated ({folds} folds by sample-id hash)"
+    return chosen, f"cross-validated ({folds} folds grouped by problem)"

@@ -36,10 +36,16 @@ class EnsembleRow(CompletionSource):
         self.core.decide(benchmark, verdicts)
 
     def completion(self, sample: Sample) -> str | None:
-        details = self.core.details(sample)
-        if details is None:
-            return None
-        return details["candidates"][details["choices"][self.strategy]]["completion"]
+        return self.candidates(sample)[0]
+
+    def candidates(self, sample: Sample) -> list[str | None]:
+        """Candidate j: this strategy's choice among the members' candidates j."""
+        chosen = []
+        for index in range(self.core.samples_per_task(sample.benchmark)):
+            details = self.core.details(sample, index)
+            chosen.append(None if details is None else
+                          details["candidates"][details["choices"][self.strategy]]["completion"])
+        return chosen
 
     def record_extras(self, sample: Sample) -> dict:
         details = self.core.details(sample)

@@ -41,6 +41,12 @@ def apply_run_level(samples: list[SampleFeatures], details: list[dict]) -> None:
         d["routed_by"] = how
 
 
+def features_of(sample) -> SampleFeatures:
+    from infill.benchmarks import kind_of
+    return SampleFeatures(sample.sample_id, sample.prefix, sample.suffix, sample.task_type,
+                          kind_of(sample.benchmark).problem_id(sample))
+
+
 def reselect_records(records: list[dict]) -> list[dict]:
     """Records with the run-level strategies recomputed over all of them (new dicts; others unchanged)."""
     from infill.benchmarks import load_benchmark
@@ -57,8 +63,7 @@ def reselect_records(records: list[dict]) -> list[dict]:
                     if key not in ("strategy", "winner", "oracle")} for r in ordered]
         details = [{**d, "candidates": {m: dict(c) for m, c in d["candidates"].items()},
                     "choices": dict(d["choices"])} for d in details]
-        samples = [SampleFeatures(r["sample_id"], data.samples[r["index"]].prefix, data.samples[r["index"]].suffix,
-                                  data.samples[r["index"]].task_type) for r in ordered]
+        samples = [features_of(data.samples[r["index"]]) for r in ordered]
         apply_run_level(samples, details)
         for r, d in zip(ordered, details):
             fresh[(benchmark, name, r["sample_id"])] = d

@@ -20,12 +20,11 @@ class ReplaySource(CompletionSource):
         return benchmark in self.files
 
     def completion(self, sample: Sample) -> str | None:
-        candidates = self.candidates(sample)
-        return candidates[0] if candidates else None
+        return self.candidates(sample)[0]
 
-    def candidates(self, sample: Sample) -> list[str]:
+    def candidates(self, sample: Sample) -> list[str | None]:
         replay = self.files.get(sample.benchmark)
-        return [] if replay is None else replay.completions.get(sample.sample_id, [])
+        return (replay.completions.get(sample.sample_id) if replay else None) or [None]
 
     def provenance(self) -> dict:
         return {"model": self.model, "kind": self.kind, "files": {
