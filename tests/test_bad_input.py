@@ -459,3 +459,71 @@ def test_the_out_of_memory_message_names_what_ran_out_what_is_kept_and_the_fix()
                           "128 of 2066 scores done are in the cache: rerun with --infill-sequential-models (one model "
                           "in memory at a time) or --infill-dtype bfloat16")
     assert "(--infill-no-cache: not kept)" in str(out_of_memory_error(error, "m", 3, 9, "completions", False))
+
+
+# ---- round two (issue 16 item 1, 7 and 8): hostile replays, oversized and special-file inputs --------------------
+
+def hostile_inputs(tmp: Path) -> dict[str, tuple[tuple[str, ...], str]]:
+    os.mkfifo(tmp / "fifo.jsonl")
+    os.mkfifo(tmp / "gates-fifo.toml")
+    deep = tmp / "deep.jsonl"
+    deep.write_text("[" * 200000 + "\n")
+    deep_json = tmp / "deep.json"
+    deep_json.write_text("[" * 200000)
+    huge = jsonl(tmp / "huge.jsonl", '{"task_id": ' + "9" * 5000 + ', "completion": "x"}')
+    huge_toml = tmp / "huge.toml"
+    huge_toml.write_text('[[gate]]\nbenchmark = "humaneval-single-line"\nmodel = "m"\nmetric = "pass@1"\n'
+                         f"at_least = {'9' * 5000}\n")
+    deep_toml = tmp / "deep.toml"
+    deep_toml.write_text("x = " + "[" * 100000 + "]" * 100000 + "\n")
+    return {
+        "JSONL nested 200000 deep": ((f"--infill-replay=m={deep}",), r"deep.jsonl:1: JSON nested too deeply"),
+        "JSON nested 200000 deep": ((f"--infill-replay=m={deep_json}",), r"deep.json: JSON nested too deeply"),
+        "a 5000-digit integer": ((f"--infill-replay=m={huge}",), r"huge.jsonl:1: unreadable JSON"),
+        "a FIFO as the replay": ((f"--infill-replay=m={tmp / 'fifo.jsonl'}",), r"fifo.jsonl: not a regular file"),
+        "/dev/zero as the replay": (("--infill-replay=m=/dev/zero",), r"/dev/zero: not a regular file"),
+        "a FIFO as the gates": ((*CHEAP, "--infill-gates", str(tmp / "gates-fifo.toml")), r"is not a regular file"),
+        "a 5000-digit integer in the gates": ((*CHEAP, "--infill-gates", str(huge_toml)), r"huge.toml: unreadable TOML"),
+        "gates nested 100000 deep": ((*CHEAP, "--infill-gates", str(deep_toml)), r"deep.toml: TOML nested too deeply"),
+        "timeout nan": ((*CHEAP, "--infill-timeout", "nan"), r"--infill-timeout 'nan': expected a finite number"),
+        "timeout inf": ((*CHEAP, "--infill-timeout", "inf"), r"--infill-timeout 'inf': expected a finite number"),
+        "100000 workers": ((*CHEAP, "--infill-workers", "100000"), r"--infill-workers '100000': must be at most 256"),
+    }
+
+
+HOSTILE = ["JSONL nested 200000 deep", "JSON nested 200000 deep", "a 5000-digit integer", "a FIFO as the replay",
+           "/dev/zero as the replay", "a FIFO as the gates", "a 5000-digit integer in the gates",
+           "gates nested 100000 deep", "timeout nan", "timeout inf", "100000 workers"]
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_input_is_one_line(case, tmp_path, previous_report):
+    args, pattern = hostile_inputs(tmp_path)[case]
+    assert_one_line_usage_error(run_suite(previous_report, *args), pattern)
+    assert_previous_report_kept(previous_report)
+
+
+def test_a_report_folder_of_other_files_is_refused(tmp_path):
+    done = run_suite(Path("/"), *CHEAP)
+    assert_one_line_usage_error(done, r"report directory / holds other files and no infill-bench report")
+
+
+def test_a_lone_surrogate_in_a_completion_costs_nothing_but_that_sample(tmp_path):
+    from infill.benchmarks import load_benchmark
+    rows = load_benchmark("humaneval-single-line").samples[:3]
+    indent = [s.canonical[:len(s.canonical) - len(s.canonical.lstrip())] for s in rows]
+    # block-opening lines (the canonical L0 and L1 open a loop) whose header raises, so the program runs into it
+    raising = "if (_ for _ in ()).throw({}):\n"
+    completions = [indent[0] + raising.format("AssertionError('bad \\ud800')"),
+                   indent[1] + raising.format("ValueError('\\u001b[31mred\\u001b]0;title\\u0007')"), "bad \udc00"]
+    samples = [json.dumps({"task_id": s.sample_id, "completion": c}) for s, c in zip(rows, completions)]
+    replay = jsonl(tmp_path / "s.jsonl", *samples)
+    args = (f"--infill-replay=m={replay}", "--infill-limit", "3", "-rx", "--infill-cache-dir", str(tmp_path / "c"))
+    for _ in range(2):                                   # the second run reads the verdict cache
+        done = run_suite(tmp_path / "report", *args)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
+        records = [json.loads(line) for line in (tmp_path / "report" / "samples.jsonl").read_text().splitlines()]
+        assert [r["completion"] for r in records][2] == "bad \udc00"        # the text read back as written
+        assert len(records) == 3 and all(not r["correct"] for r in records)
+        assert "\\x1b[31mred" in records[1]["detail"] and "AssertionError: bad \\ud800" in records[0]["detail"]

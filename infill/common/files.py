@@ -9,7 +9,9 @@ from pathlib import Path
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write `data` (text as UTF-8, or bytes) to a temporary name beside `path`, fsync it, rename it into place."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    # backslashreplace: a lone surrogate (a completion may hold one) becomes its \udXXX escape, which is also the
+    # JSON escape json.loads reads back; any valid text is encoded exactly as UTF-8
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     with open(temporary, "wb") as handle:
         handle.write(payload)
         handle.flush()

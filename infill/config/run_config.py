@@ -21,6 +21,7 @@ from infill.grading.execution import SandboxConfig
 from infill.run.shard import Shard, parse_shard
 
 DTYPES = ("float32", "bfloat16", "float16")
+MAX_WORKERS = 256          # sandbox workers: more only exhausts the machine's processes and memory
 # (option, settings field, type, minimum): command-line values that replace the profile's generation settings
 OVERRIDES = (("infill_temperature", "temperature", float, 0.0), ("infill_top_p", "top_p", float, 0.0),
              ("infill_top_k", "top_k", int, 0), ("infill_repetition_penalty", "repetition_penalty", float, 0.01),
@@ -129,8 +130,9 @@ def parse_grading(config: RunConfig, get) -> RunConfig:
     isolation = str(get("infill_isolation"))
     if isolation not in ("auto", "bwrap", "rlimits"):
         raise InfillUsageError(f"--infill-isolation {isolation!r}: choose auto, bwrap or rlimits")
-    sandbox = SandboxConfig(timeout_s=number("infill_timeout", get("infill_timeout"), float, 0.1),
-                            workers=number("infill_workers", get("infill_workers"), int, 0), isolation=isolation)
+    sandbox = SandboxConfig(timeout_s=number("infill_timeout", get("infill_timeout"), float, 0.1, 3600),
+                            workers=number("infill_workers", get("infill_workers"), int, 0, MAX_WORKERS),
+                            isolation=isolation)
     return replace(config, benchmarks=benchmarks, limit=limit, em_rule=em_rule, sandbox=sandbox,
                    keyword_benchmarks=keyword_benchmarks(str(get("keyword") or "")))
 

@@ -89,6 +89,7 @@ class GenerationCache:
                                             sort_keys=True, ensure_ascii=False))
                 lines += [json.dumps({"sample_id": s, "completion": c}, ensure_ascii=False)
                           for s, c in completions.items()]
-                handle.write(("\n".join(lines) + "\n").encode("utf-8"))
+                # a lone surrogate in a completion becomes its JSON escape (read back as the same text)
+                handle.write(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
                 handle.flush()
                 os.fsync(handle.fileno())

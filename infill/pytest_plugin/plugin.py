@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from infill.errors import InfillUsageError
+from infill.grading.execution import printable
 from infill.grading.verdict import Verdict
 from infill.pytest_plugin.collector import (
     CASE_PROPERTY,
@@ -186,6 +187,7 @@ def conclude(verdict: Verdict) -> None:
     if verdict.infrastructure_fault:
         pytest.fail(f"sandbox error (an infrastructure fault, not the model's failure): {verdict.detail}",
                     pytrace=False)
-    reason = f"{verdict.status}: {verdict.detail}" if verdict.detail else verdict.status
+    # printable: a detail quoting a program's output may hold escape sequences, which must not reach the terminal
+    reason = printable(f"{verdict.status}: {verdict.detail}" if verdict.detail else verdict.status)
     # pytrace=False: a wrong completion is an outcome, not a bug; no traceback to format (thousands of them)
     raise pytest.xfail.Exception(reason, pytrace=False)

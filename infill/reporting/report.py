@@ -33,9 +33,16 @@ def prepare_report_dir(directory: Path) -> Path:
     return directory
 
 
+REPORT_FILES = ("summary.json", "report.md", "samples.jsonl")
+
+
 def check_report_dir(directory: Path) -> None:
     """Raise the error `prepare_report_dir` would raise at the end of the run, now and without creating anything:
-    the folder, or the nearest existing folder above it, must take a file (a probe, removed at once)."""
+    the folder, or the nearest existing folder above it, must take a file (a probe, removed at once). A folder that
+    holds other files and no report (`/`, a source folder) is refused: the report would be mixed into it."""
+    if directory.is_dir() and any(directory.iterdir()) and not any((directory / f).exists() for f in REPORT_FILES):
+        raise InfillUsageError(f"report directory {directory} holds other files and no infill-bench report: pass "
+                               f"--infill-report-dir with a new or empty folder (or a previous report's)")
     existing = directory
     while not existing.exists() and existing.parent != existing:
         existing = existing.parent

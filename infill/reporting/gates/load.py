@@ -39,6 +39,8 @@ FRACTION_TEXT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 def load_gates(path: str | Path) -> GateSet:
     """Read and validate a gates file; any problem is one InfillUsageError line naming file, gate and fix."""
     path = Path(path)
+    if path.exists() and not path.is_file():          # a FIFO would block the read forever, a device never end
+        raise InfillUsageError(f"gates file {path} is not a regular file: pass --infill-gates with a TOML file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -50,6 +52,10 @@ def load_gates(path: str | Path) -> GateSet:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InfillUsageError(f"{path}: not valid TOML: {exc}: fix the syntax there") from None
+    except RecursionError:
+        raise InfillUsageError(f"{path}: TOML nested too deeply to be a gates file: fix the file") from None
+    except ValueError as exc:                   # e.g. an integer of more than 4300 digits
+        raise InfillUsageError(f"{path}: unreadable TOML ({exc}): fix the file") from None
 
     unknown = [k for k in document if k not in TOP_LEVEL_KEYS]
     if unknown:
