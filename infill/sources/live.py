@@ -25,6 +25,9 @@ from infill.run.progress import Progress
 from infill.sources.base import CompletionSource
 
 
+CACHE_KEY_VERSION = "portable-v2"      # v1 held the model's source path: a moved checkout missed every entry
+
+
 @dataclasses.dataclass(frozen=True)
 class CacheOptions:
     directory: object
@@ -83,7 +86,9 @@ class LiveSource(CompletionSource):
     def cache_for(self, benchmark: str, refresh: bool = False) -> GenerationCache:
         loaded, settings = self._load(), self.resolved_settings(benchmark)
         components = {
-            "model": self.spec.name, "source": self.spec.source, "weights": loaded.weights_identity,
+            # what was computed, never where it lay: a local model is named by its files' content (the weights
+            # identity), a hub model by its id and commit, so a copied cache serves another checkout or machine
+            "model": self.spec.name, "weights": loaded.weights_identity, "key": CACHE_KEY_VERSION,
             "dtype": loaded.dtype, "device_kind": loaded.device, **self.backend.describe(),
             "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k != "batch_size"},
             "postprocess": POSTPROCESS[settings.postprocess].version,
