@@ -95,7 +95,7 @@ OPTION_CASES = {  # id: (arguments, the one line must match)
                           r"unknown benchmark 'humaneval-single' \(did you mean 'humaneval-single-line'\?\): choose from "
                           r"humaneval-single-line, "),
     "unknown profile": (("--infill-models", "tiny-qwen2-fim", "--infill-profile", "huge"),
-                        r"unknown profile 'huge': choose from paper, tiny"),
+                        r"unknown profile 'huge': choose from paper, open-dllm-readme, tiny"),
     "unknown scorer": ((*CHEAP, *ENSEMBLE, "--infill-ensemble-scorer", "bleu:tiny-qwen2-fim"),
                        r"unknown scorer 'bleu'; choose from ar_plain, ar_fim, diffusion"),
     "unknown strategy": ((*CHEAP, *ENSEMBLE, "--infill-ensemble-strategies", "lowest-perplexity,best"),
