@@ -9,6 +9,7 @@ from dataclasses import dataclass
 DEFAULT_REPORT_DIR = "reports/latest"
 TIMINGS_REPORT_DIR = "reports/timings"        # default when a run has timings and no benchmark case
 DEFAULT_CACHE_DIR = ".infill-cache"
+DEFAULT_BENCHMARKS = "humaneval-single-line,santacoder-fim-py"  # for models without a replay file
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Mapping
 
 from infill.benchmarks import resolve_benchmarks
-from infill.config.options import DEFAULT_CACHE_DIR, OPTIONS
+from infill.config.options import DEFAULT_BENCHMARKS, DEFAULT_CACHE_DIR, OPTIONS
 from infill.config.profiles import Profile, get_profile
 from infill.config.settings import ALGORITHMS
 from infill.config.values import choice, number, split_list
@@ -143,7 +143,6 @@ def keyword_benchmarks(expression: str) -> tuple[str, ...]:
     import re
 
     from infill.benchmarks import BENCHMARKS, GROUPS
-    from infill.run.build import DEFAULT_BENCHMARKS
     words, defaults = set(re.findall(r"[\w.-]+", expression.lower())), set(DEFAULT_BENCHMARKS.split(","))
     named = {b for b in BENCHMARKS if b in words}
     for group, members in GROUPS.items():

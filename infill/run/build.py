@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from infill.benchmarks import BENCHMARKS, kind_of, load_benchmark, resolve_benchmarks
 from infill.config.live_settings import LiveSettings
+from infill.config.options import DEFAULT_BENCHMARKS
 from infill.config.run_config import RunConfig
 from infill.errors import InfillUsageError
 from infill.generation.pool import ModelPool
@@ -18,8 +19,6 @@ from infill.run.sources import SourceFactory, build_sources
 from infill.sources.ensemble.scores import ScoreService, ScoringOptions
 from infill.sources.live import LiveSource
 from infill.sources.replay.source import ReplaySource
-
-DEFAULT_BENCHMARKS = "humaneval-single-line,santacoder-fim-py"
 
 
 def build_run(config: RunConfig, progress: Progress | None = None, gpu: bool = False) -> BenchmarkRun:
