@@ -11,7 +11,7 @@ import difflib
 
 from infill.benchmarks.kind import BenchmarkKind
 from infill.benchmarks.sample import Benchmark
-from infill.errors import InfillUsageError
+from infill.errors import InfillUsageError, choose_from
 
 KINDS: dict[str, BenchmarkKind] = {}
 BENCHMARKS: dict[str, Benchmark] = {}
@@ -46,8 +46,8 @@ def get_benchmark(name: str) -> Benchmark:
     try:
         return BENCHMARKS[name]
     except KeyError:
-        raise InfillUsageError(f"unknown benchmark {name!r}{did_you_mean(name, [*BENCHMARKS, *GROUPS])}: choose "
-                               f"from {', '.join(list(BENCHMARKS) + list(GROUPS))}") from None
+        names = [*BENCHMARKS, *GROUPS]
+        raise InfillUsageError(choose_from("benchmark", name, names, did_you_mean(name, names))) from None
 
 
 def resolve_benchmarks(spec: str) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infill.errors import InfillUsageError
+from infill.errors import InfillUsageError, choose_from
 
 
 @dataclass(frozen=True)
@@ -65,4 +65,4 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise InfillUsageError(f"unknown profile {name!r}: choose from {', '.join(PROFILES)}") from None
+        raise InfillUsageError(choose_from("profile", name, PROFILES)) from None

@@ -18,14 +18,11 @@ any fault of the grader's (decided in ``sandbox_judge.py`` and here).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
-import queue
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -35,6 +32,7 @@ from infill.grading import bwrap as _bwrap
 from infill.grading import isolation as _isolation
 from infill.grading import sandbox_sys as _sys
 from infill.grading import seccomp as _seccomp
+from infill.grading.dispatch import DispatchPool
 from infill.grading.worker_process import ENV as _ENV
 from infill.grading.worker_process import ProtocolError, Worker, WorkerDied, WorkerStartError, source_fds
 
@@ -79,19 +77,16 @@ def printable(text: str, limit: int = DETAIL_MAX) -> str:
     return "".join(out)[:limit]
 
 
-class SandboxPool:
-    """Thread-safe pool of warm sandboxed workers; workers start lazily and are restarted."""
+class SandboxPool(DispatchPool):
+    """Thread-safe pool of warm sandboxed workers; workers start lazily and are restarted. ``submit(program)``
+    returns a Future of its ExecutionResult, ``run_many(programs)`` the results in order."""
 
     def __init__(self, config: SandboxConfig = SandboxConfig()):
         if config.isolation not in ("auto", "bwrap", "rlimits"):
             raise ValueError(f"unknown isolation {config.isolation!r}")
+        super().__init__(config.workers or os.cpu_count() or 1, "sandbox")
         self.config = config
-        self._n = config.workers or os.cpu_count() or 1
         self._root = os.geteuid() == 0
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-        self._closed = False
         self._bwrap: str | None = None
         self._clean_dirs: list[str] = []
         no_filter = _seccomp.available()
@@ -183,52 +178,11 @@ class SandboxPool:
             out = ""
         return out.strip() or "bubblewrap"
 
-    # ---- public API ----------------------------------------------------------------------
-    def submit(self, program: str) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("SandboxPool is closed")
-            if not self._threads:
-                for i in range(self._n):
-                    thread = threading.Thread(target=self._dispatch, name=f"sandbox-{i}", daemon=True)
-                    thread.start()
-                    self._threads.append(thread)
-            self._queue.put((program, future))
-        return future
-
-    def run_many(self, programs: list[str]) -> list[ExecutionResult]:
-        futures = [self.submit(p) for p in programs]
-        return [f.result() for f in futures]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            threads = list(self._threads)
-            for _ in threads:
-                self._queue.put(None)
-        for thread in threads:
-            thread.join()
-
-    def __enter__(self) -> "SandboxPool":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
     # ---- dispatcher threads -----------------------------------------------------------------
-    def _dispatch(self) -> None:
+    def _dispatch(self, index: int) -> None:
         worker: Worker | None = None
         try:
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                program, future = item
-                if not future.set_running_or_notify_cancel():
-                    continue
+            for program, future in self._jobs():
                 try:
                     result, worker = self._grade(program, worker)
                 except BaseException as exc:  # never leave a future hanging, nor a broken worker in use

@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 from infill.generation.cache import GenerationCache
+from infill.grading.buffered_cache import BufferedCache
 
-FLUSH_EVERY, FLUSH_SECONDS = 64, 2.0
 
-
-class OutcomeCache:
+class OutcomeCache(BufferedCache):
     def __init__(self, directory: Path | None, isolation: str, rule_version):
         self.rule_version = rule_version            # language -> the engine's rule version for it
-        self.store = GenerationCache(Path(directory or ".") / "verdicts", {
+        store = GenerationCache(Path(directory or ".") / "verdicts", {
             "kind": "multilang-outcomes", "format": "outcomes-v1", "isolation": isolation}, directory is not None)
-        self.known = {k: json.loads(v) for k, v in self.store.load().items()}
-        self.unwritten: dict[str, str] = {}
-        self.written_at = time.monotonic()
+        self.known = {k: json.loads(v) for k, v in store.load().items()}
+        super().__init__(store)
 
     def key(self, language: str, program: str, tests: str) -> str:
         text = "\0".join([self.rule_version(language), language, program, tests])
@@ -38,12 +35,4 @@ class OutcomeCache:
                   "seconds": outcome.seconds, "compile_seconds": outcome.compile_seconds,
                   "compile_cached": outcome.compile_cached}
         self.known[key] = fields
-        self.unwritten[key] = json.dumps(fields)
-        if len(self.unwritten) >= FLUSH_EVERY or time.monotonic() - self.written_at >= FLUSH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.unwritten:
-            self.store.append(self.unwritten)
-            self.unwritten = {}
-        self.written_at = time.monotonic()
+        self._write(key, json.dumps(fields))

@@ -22,35 +22,32 @@ import dataclasses
 import hashlib
 import json
 import platform
-import time
 from pathlib import Path
 
 from infill.generation.cache import GenerationCache
+from infill.grading.buffered_cache import FLUSH_EVERY, FLUSH_SECONDS, BufferedCache
 from infill.grading.execution import EXECUTION_RULE_VERSION, SANDBOX_ERROR, TIMEOUT, ExecutionResult, SandboxConfig
 
 VERDICTS_VERSION = "verdicts-v2"  # what this cache keeps: bump when that changes
-FLUSH_EVERY = 64
-FLUSH_SECONDS = 2.0
 
 
 def program_key(program: str) -> str:
     return hashlib.sha256(program.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class VerdictCache:
+class VerdictCache(BufferedCache):
     def __init__(self, directory: Path, config: SandboxConfig, isolation: str, enabled: bool = True):
         limits = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("workers", "isolation")}
         # a folder of their own: the generation cache's folder holds generation and score files only
-        self.store = GenerationCache(Path(directory) / "verdicts", {
+        store = GenerationCache(Path(directory) / "verdicts", {
             "kind": "execution-verdicts", "execution_rule": EXECUTION_RULE_VERSION, "verdicts": VERDICTS_VERSION,
             "limits": limits, "isolation": isolation, "python": platform.python_version()}, enabled)
         self.known: dict[str, ExecutionResult] = {}
-        for key, value in self.store.load().items():
+        for key, value in store.load().items():
             status, detail, duration = json.loads(value)
             if status not in (TIMEOUT, SANDBOX_ERROR):  # (never written; never served either)
                 self.known[key] = ExecutionResult(status, detail, duration, cacheable=True)
-        self.unwritten: dict[str, str] = {}
-        self.written_at = time.monotonic()
+        super().__init__(store, FLUSH_EVERY, FLUSH_SECONDS)  # (read here: a test changes them)
 
     def get(self, program: str) -> ExecutionResult | None:
         return self.known.get(program_key(program))
@@ -60,12 +57,4 @@ class VerdictCache:
             raise ValueError(f"not a verdict of the program's alone, not to be kept: {result!r}")
         key = program_key(program)
         self.known[key] = result
-        self.unwritten[key] = json.dumps([result.status, result.detail, result.duration_s])
-        if len(self.unwritten) >= FLUSH_EVERY or time.monotonic() - self.written_at >= FLUSH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.unwritten:
-            self.store.append(self.unwritten)
-            self.unwritten = {}
-        self.written_at = time.monotonic()
+        self._write(key, json.dumps([result.status, result.detail, result.duration_s]))

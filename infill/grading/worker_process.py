@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import subprocess
-import tempfile
 import time
 
-from infill.grading import sandbox_sys
+from infill.grading.process_handle import PipedProcess
 
 START_TIMEOUT_S = 30.0  # a worker must say "ready" within this
 GRACE_S = 20.0  # beyond the program timeout, for the worker's own clean-up
@@ -49,37 +47,26 @@ def source_fds(paths: dict[str, str]) -> dict[str, int]:
     return fds
 
 
-class Worker:
+class Worker(PipedProcess):
     """One worker process and the pipes to it; used by a single dispatcher thread."""
 
+    TAIL_BYTES = 2000
+    KILL_UID_ROUNDS = 50
+
     def __init__(self, argv: list[str], tmp_dir: str | None, pass_fds: tuple[int, ...] = ()):
-        self._tmp_dir = tmp_dir
-        self._stderr = tempfile.TemporaryFile()
+        self.tmp_root = tmp_dir
         self._buf = b""
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self._stderr, env=dict(ENV), cwd="/", pass_fds=pass_fds,
-                                         close_fds=True, start_new_session=True)
+            self._spawn(argv, ENV, pass_fds)
         except OSError as exc:
-            self._stderr.close()
             raise WorkerStartError(f"cannot start the sandbox worker: {exc}") from None
         try:
             hello = self._read_line(time.monotonic() + START_TIMEOUT_S)
             if not (isinstance(hello, dict) and hello.get("ready")):
                 raise WorkerDied(f"unexpected greeting {hello!r}")
         except (WorkerDied, ProtocolError) as exc:
-            message = f"sandbox worker failed to start: {exc}{self._stderr_tail()}"
-            self.kill()
-            raise WorkerStartError(message) from None
+            raise self._abandon(WorkerStartError, f"sandbox worker failed to start: {exc}") from None
         self.info = hello
-
-    def _stderr_tail(self) -> str:
-        try:
-            self._stderr.seek(0)
-            lines = self._stderr.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
-        except (OSError, ValueError):
-            return ""
-        return f" ({lines[-1].strip()})" if lines else ""
 
     def _read_line(self, deadline: float):
         fd = self.proc.stdout.fileno()
@@ -113,48 +100,12 @@ class Worker:
             raise ProtocolError(f"unexpected reply from the sandbox worker: {reply!r}"[:500])
         return reply
 
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        """Kill the worker and everything it started, and remove its files; never raises."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap and a bare worker lead their session
-        except OSError:
-            pass
-        self.proc.kill()
-        self.proc.wait()
+    def leftover_uids(self) -> tuple[int, ...]:
         info = getattr(self, "info", {})
-        if info.get("uid") and not info.get("pidns"):
-            kill_uid(int(info["uid"]))  # what a bare worker's programs left behind
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        self._stderr.close()
-        if self._tmp_dir:
-            try:
-                sandbox_sys.rmtree(self._tmp_dir)
-            except Exception:  # (what no removal can handle stays: the next start uses a new directory)
-                pass
+        return (int(info["uid"]),) if info.get("uid") and not info.get("pidns") else ()
 
-
-def kill_uid(uid: int) -> None:
-    """SIGKILL every process whose real uid is ``uid`` (a dead bare worker's own uid)."""
-    for _ in range(50):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as f:
-                    real_uid = int(next(line for line in f if line.startswith("Uid:")).split()[1])
-                if real_uid == uid:
-                    found = True
-                    os.kill(int(entry), signal.SIGKILL)
-            except (OSError, StopIteration, ValueError):
-                pass
-        if not found:
-            return
-        time.sleep(0.01)
+    def _remove_tmp(self) -> None:
+        try:
+            super()._remove_tmp()
+        except Exception:  # (what no removal can handle stays: the next start uses a new directory)
+            pass

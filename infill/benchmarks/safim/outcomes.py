@@ -25,18 +25,13 @@ from infill.benchmarks.safim.matching import ground_truth_shortcut, syntax_match
 from infill.benchmarks.safim.program import assemble_program
 from infill.benchmarks.safim.syntax_tree import parses_cleanly
 from infill.errors import InfillUsageError
+from infill.grading.exec_outcomes import EXEC_OUTCOMES
 
-PASSED = "PASSED"
+# ExecEval's per-test outcomes (exec_utils.py ExecOutcome), in its order
+PASSED, WRONG_ANSWER, TIME_LIMIT_EXCEEDED, RUNTIME_ERROR, COMPILATION_ERROR, MEMORY_LIMIT_EXCEEDED = EXEC_OUTCOMES
 EXACT_MATCH = "EXACT_MATCH"
-WRONG_ANSWER = "WRONG_ANSWER"
 EMPTY = "EMPTY"
-COMPILATION_ERROR = "COMPILATION_ERROR"
-RUNTIME_ERROR = "RUNTIME_ERROR"
-TIME_LIMIT_EXCEEDED = "TIME_LIMIT_EXCEEDED"
-MEMORY_LIMIT_EXCEEDED = "MEMORY_LIMIT_EXCEEDED"
 MIXED = "MIXED"
-# ExecEval's per-test outcomes (exec_utils.py ExecOutcome)
-EXEC_OUTCOMES = (PASSED, WRONG_ANSWER, TIME_LIMIT_EXCEEDED, RUNTIME_ERROR, COMPILATION_ERROR, MEMORY_LIMIT_EXCEEDED)
 
 RunTests = Callable[[str], Sequence[str]]     # program -> per-test ExecEval outcomes
 

@@ -17,7 +17,7 @@ from infill.benchmarks.safim.grammars import grammar_versions
 from infill.benchmarks.safim.matching import ground_truth_shortcut, syntax_match
 from infill.benchmarks.safim.outcomes import is_empty_failure, is_python_compilation_error
 from infill.benchmarks.safim.text_truncation import truncate_api_call, truncate_control
-from infill.errors import InfillUsageError
+from infill.errors import InfillUsageError, choose_from
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,7 @@ def get_post_processor(name: str) -> PostProcessor:
     try:
         return POST_PROCESSORS[name]
     except KeyError:
-        raise InfillUsageError(f"unknown SAFIM post-processor {name!r}: choose from "
-                               f"{', '.join(POST_PROCESSORS)}") from None
+        raise InfillUsageError(choose_from("SAFIM post-processor", name, POST_PROCESSORS)) from None
 
 
 def apply_post_processors(names: Iterable[str], completion: str, *, lang: str, eval_prompt: str) -> str:

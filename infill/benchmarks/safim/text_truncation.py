@@ -22,19 +22,26 @@ def truncate_to_first_line(completion: str) -> str:
     return ""
 
 
+def _first_close_paren_reaching(completion: str, depth: int) -> int | None:
+    """The index of the first ``)`` after which the running depth of ``(`` minus ``)`` is ``depth`` or below
+    (it falls by one at a time: the first at ``depth``), None if there is none."""
+    running = 0
+    for i, ch in enumerate(completion):
+        if ch == "(":
+            running += 1
+        elif ch == ")":
+            running -= 1
+            if running <= depth:
+                return i
+    return None
+
+
 def cut_at_unmatched_close_paren(completion: str) -> str:
     """Everything before the first ``)`` that closes a parenthesis opened before the completion (the running
     depth of ``(`` minus ``)`` reaches -1); the whole completion if there is none. Parentheses inside string
     literals and comments count too: SAFIM scans characters, not tokens."""
-    depth = 0
-    for i, ch in enumerate(completion):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if depth == -1:
-            return completion[:i]
-    return completion
+    end = _first_close_paren_reaching(completion, -1)
+    return completion if end is None else completion[:end]
 
 
 def truncate_control(completion: str, *, lang: str, eval_prompt: str = "") -> str:
@@ -53,12 +60,5 @@ def truncate_api_call(completion: str, *, lang: str = "", eval_prompt: str = "")
     matter (SAFIM's function takes only the completion); a given one must still be one of SAFIM's."""
     if lang:
         check_language(lang)
-    depth = 0
-    for i, ch in enumerate(completion):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth <= 0:
-                return completion[:i + 1]
-    return completion
+    end = _first_close_paren_reaching(completion, 0)
+    return completion if end is None else completion[:end + 1]

@@ -28,7 +28,10 @@ def write_all(fd, data):
 
 
 class FrameReader:
-    """Reads frames from a file descriptor, optionally with a deadline (time.monotonic())."""
+    """Reads frames from a file descriptor, optionally with a deadline (time.monotonic()). A subclass reading
+    another protocol from a pipe may raise its own error, with its own words, instead of FrameError."""
+
+    error, no_answer, closed = FrameError, "no answer in time", "pipe closed"
 
     def __init__(self, fd):
         self.fd = fd
@@ -38,11 +41,19 @@ class FrameReader:
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
-                raise FrameError("no answer in time")
+                raise self.error(self.no_answer)
         chunk = os.read(self.fd, 1 << 20)
         if not chunk:
-            raise FrameError("pipe closed")
+            raise self.error(self.closed)
         self.buf += chunk
+
+    def take(self, n, deadline=None):
+        """The next ``n`` bytes."""
+        while len(self.buf) < n:
+            self._fill(deadline)
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
 
     def read(self, deadline=None):
         """(header, blobs); FrameError on EOF, timeout or garbage."""

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import signal
 import struct
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-from infill.grading import sandbox_sys
+from infill.grading.multilang import frames
 from infill.grading.multilang.sandbox import COMPILE_ENV, INSIDE, bare_command, bwrap_command
 from infill.grading.multilang.worker_client import WorkerDied
+from infill.grading.process_handle import PipedProcess
 
 SOURCE = Path(__file__).resolve().with_name("JavacServer.java")
 READY = 0x6A617663
@@ -30,28 +27,16 @@ SERVER_JVM = ("-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Dfile.e
               "-Dsun.jnu.encoding=UTF-8")
 
 
-class _Reader:
-    def __init__(self, fd: int):
-        self.fd, self.buf = fd, bytearray()
+class _Reader(frames.FrameReader):
+    """The server's replies: big-endian ints and byte strings that follow their length."""
 
-    def exact(self, n: int, deadline: float) -> bytes:
-        while len(self.buf) < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
-                raise WorkerDied("the javac server did not answer in time")
-            chunk = os.read(self.fd, 1 << 20)
-            if not chunk:
-                raise WorkerDied("the javac server exited")
-            self.buf += chunk
-        data = bytes(self.buf[:n])
-        del self.buf[:n]
-        return data
+    error, no_answer, closed = WorkerDied, "the javac server did not answer in time", "the javac server exited"
 
     def int(self, deadline: float) -> int:
-        return struct.unpack(">i", self.exact(4, deadline))[0]
+        return struct.unpack(">i", self.take(4, deadline))[0]
 
     def blob(self, deadline: float) -> bytes:
-        return self.exact(self.int(deadline), deadline)
+        return self.take(self.int(deadline), deadline)
 
 
 def server_command(bwrap: str | None, root: bool, uid: int | None, seccomp: str | None) -> tuple[list[str], str | None]:
@@ -68,30 +53,18 @@ def server_command(bwrap: str | None, root: bool, uid: int | None, seccomp: str 
     return argv + ["exec-as", json.dumps(config), *java, str(SOURCE)], tmp_root
 
 
-class JavacServer:
+class JavacServer(PipedProcess):
     """One running server; used by one thread at a time. ``compile`` raises WorkerDied when the server fails."""
 
     def __init__(self, argv: list[str], tmp_root: str | None):
         self.tmp_root = tmp_root
-        self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     cwd="/", close_fds=True, start_new_session=True, env=dict(COMPILE_ENV))
+        self._spawn(argv, COMPILE_ENV)
         self._reader = _Reader(self.proc.stdout.fileno())
         try:
             if self._reader.int(time.monotonic() + START_TIMEOUT_S) != READY:
                 raise WorkerDied("the javac server sent garbage")
         except WorkerDied as exc:
-            message = f"{exc}{self._stderr_tail()}"
-            self.kill()
-            raise WorkerDied(message) from None
-
-    def _stderr_tail(self) -> str:
-        try:
-            self._stderr.seek(0)
-            lines = self._stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
-        except (OSError, ValueError):
-            return ""
-        return f" ({lines[-1].strip()})" if lines else ""
+            raise self._abandon(WorkerDied, str(exc)) from None
 
     def compile(self, args: list[str], name: str, source: bytes, timeout: float) -> tuple[int, bytes, dict[str, bytes]]:
         """(exit status, diagnostics, {relative path: bytes} of what the compiler wrote)."""
@@ -104,7 +77,7 @@ class JavacServer:
             self.proc.stdin.write(b"".join(parts))
             self.proc.stdin.flush()
         except OSError:
-            raise WorkerDied(f"the javac server's pipe is closed{self._stderr_tail()}") from None
+            raise WorkerDied(f"the javac server's pipe is closed{self.stderr_tail()}") from None
         deadline = time.monotonic() + timeout
         code = self._reader.int(deadline)
         diagnostics = self._reader.blob(deadline)
@@ -113,22 +86,3 @@ class JavacServer:
             path = self._reader.blob(deadline).decode("utf-8")
             files[path] = self._reader.blob(deadline)
         return code, diagnostics, files
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        self._stderr.close()
-        if self.tmp_root:
-            sandbox_sys.rmtree(self.tmp_root)

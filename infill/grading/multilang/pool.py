@@ -12,16 +12,15 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
-import queue
 import shutil
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from infill.grading import bwrap as _bwrap
 from infill.grading import seccomp as _seccomp
+from infill.grading.dispatch import DispatchPool
 from infill.grading.multilang import pch, sandbox
 from infill.grading.multilang.cache import CACHE_FORMAT, CompileCache
 from infill.grading.multilang.languages import LANGUAGE_RULE_VERSION, Language, languages
@@ -68,10 +67,11 @@ def _check_job(job: Job, known: dict[str, Language]) -> None:
             raise ValueError(f"a unit test is {{'input': str, 'output': [str, ...]}}, not {test!r:.100}")
 
 
-class ExecPool:
+class ExecPool(DispatchPool):
     def __init__(self, config: PoolConfig = PoolConfig()):
         if config.isolation not in ("auto", "bwrap", "rlimits"):
             raise ValueError(f"unknown isolation {config.isolation!r}")
+        super().__init__(config.workers or os.cpu_count() or 1, "multilang")
         self.config = config
         self.languages = languages(config.python_runtime)
         self.root = os.geteuid() == 0
@@ -81,13 +81,9 @@ class ExecPool:
         self._public: str | None = None
         base = Path(config.cache_dir or self._private)
         self.cache = CompileCache(base / "compile")
-        self._lock = threading.Lock()
         self._toolchains: dict[str, Toolchain] = {}
         self._pch: tuple[Path | None, str] | None = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
         self._slots: list[Slot] = []
-        self._closed = False
         self.bwrap, reason = self._choose_bwrap()
         self.pch_root = self._pch_root(base / "pch")
         filt = _seccomp.describe() if self.seccomp else f"NO seccomp filter ({no_filter})"
@@ -187,41 +183,12 @@ class ExecPool:
         toolchain = self.toolchain(job.language)
         if not toolchain.available:
             raise ToolchainUnavailable(job.language, toolchain.reason)
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("ExecPool is closed")
-            if not self._threads:
-                for i in range(self.config.workers or os.cpu_count() or 1):
-                    thread = threading.Thread(target=self._dispatch, args=(i,), name=f"multilang-{i}", daemon=True)
-                    thread.start()
-                    self._threads.append(thread)
-            self._queue.put((job, future))
-        return future
+        return super().submit(job)
 
-    def run_many(self, jobs: list[Job]) -> list[Outcome]:
-        futures = [self.submit(job) for job in jobs]
-        return [f.result() for f in futures]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            threads = list(self._threads)
-            for _ in threads:
-                self._queue.put(None)
-        for thread in threads:
-            thread.join()
+    def _closed_now(self) -> None:
         for folder in (self._private, self._public):
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
-
-    def __enter__(self) -> "ExecPool":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def sandbox_uids(self) -> list[int]:
         """The uids this pool's programs, compilers and compile servers run under (root only; for checks)."""
@@ -233,13 +200,7 @@ class ExecPool:
         with self._lock:
             self._slots.append(slot)
         try:
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                job, future = item
-                if not future.set_running_or_notify_cancel():
-                    continue
+            for job, future in self._jobs():
                 try:
                     future.set_result(slot.grade(self.languages[job.language], job.source, list(job.tests)))
                 except SandboxFailure as exc:

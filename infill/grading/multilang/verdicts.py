@@ -24,15 +24,18 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 
+from infill.grading.exec_outcomes import (  # the verdict names, ExecEval's
+    COMPILATION_ERROR,  # noqa: F401
+    EXEC_OUTCOMES,
+    MEMORY_LIMIT_EXCEEDED,
+    PASSED,
+    RUNTIME_ERROR,
+    TIME_LIMIT_EXCEEDED,
+    WRONG_ANSWER,
+)
 from infill.grading.multilang.compare import COMPARE_RULE_VERSION, decode_stdout, output_accepted
 
-PASSED = "PASSED"
-WRONG_ANSWER = "WRONG_ANSWER"
-TIME_LIMIT_EXCEEDED = "TIME_LIMIT_EXCEEDED"
-RUNTIME_ERROR = "RUNTIME_ERROR"
-COMPILATION_ERROR = "COMPILATION_ERROR"
-MEMORY_LIMIT_EXCEEDED = "MEMORY_LIMIT_EXCEEDED"
-VERDICTS = (PASSED, WRONG_ANSWER, TIME_LIMIT_EXCEEDED, RUNTIME_ERROR, COMPILATION_ERROR, MEMORY_LIMIT_EXCEEDED)
+VERDICTS = EXEC_OUTCOMES
 
 MEMORY_MARKERS = ("out of memory", "bad_alloc", "bad alloc", "memoryerror", "outofmemoryexception")
 OUTPUT_LIMIT = 64 << 20

@@ -10,7 +10,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from infill.benchmarks import BENCHMARKS, kind_of
-from infill.errors import InfillUsageError
+from infill.errors import InfillUsageError, choose_from, parse_document
+from infill.reporting.gates import spec
 from infill.reporting.gates.fields import (
     _check_keys,
     _count,
@@ -20,17 +21,7 @@ from infill.reporting.gates.fields import (
     _Problem,
     _text,
 )
-from infill.reporting.gates.spec import (
-    COUNT_METRICS,
-    DEFAULT_KEYS,
-    GATE_KEYS,
-    MUST_PASS_KEYS,
-    TOP_LEVEL_KEYS,
-    Gate,
-    GateSet,
-    MustPass,
-    allowed_metrics,
-)
+from infill.reporting.gates.spec import Gate, GateSet, MustPass, allowed_metrics
 
 FRACTION_TEXT = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -48,18 +39,14 @@ def load_gates(path: str | Path) -> GateSet:
                                f"(examples in gates/)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InfillUsageError(f"gates file {path} cannot be read ({exc}): pass a readable UTF-8 TOML file") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InfillUsageError(f"{path}: not valid TOML: {exc}: fix the syntax there") from None
-    except RecursionError:
-        raise InfillUsageError(f"{path}: TOML nested too deeply to be a gates file: fix the file") from None
-    except ValueError as exc:                   # e.g. an integer of more than 4300 digits
-        raise InfillUsageError(f"{path}: unreadable TOML ({exc}): fix the file") from None
+    document = parse_document(tomllib.loads, text, tomllib.TOMLDecodeError,
+                              invalid=lambda exc: f"{path}: not valid TOML: {exc}: fix the syntax there",
+                              too_deep=f"{path}: TOML nested too deeply to be a gates file: fix the file",
+                              unreadable=lambda exc: f"{path}: unreadable TOML ({exc}): fix the file")
 
-    unknown = [k for k in document if k not in TOP_LEVEL_KEYS]
+    unknown = [k for k in document if k not in spec.TOP_LEVEL_KEYS]
     if unknown:
-        hint = _did_you_mean(unknown[0], TOP_LEVEL_KEYS)
+        hint = _did_you_mean(unknown[0], spec.TOP_LEVEL_KEYS)
         raise InfillUsageError(f"{path}: unknown top-level key {unknown[0]!r}{hint}: "
                                f"a gates file has [defaults], [[gate]] and [[must_pass]] tables")
     for key in ("gate", "must_pass"):
@@ -99,24 +86,24 @@ def _label(table: dict) -> str:
 def _defaults(table) -> dict:
     if not isinstance(table, dict):
         raise _Problem("must be a table: write [defaults] on its own line")
-    _check_keys(table, DEFAULT_KEYS)
+    _check_keys(table, spec.DEFAULT_KEYS)
     return {"tolerance": _number(table, "tolerance"), "n": _count(table, "n"), "optional": _flag(table, "optional")}
 
 
+def _choice(table: dict, key: str, choices, after: str = "") -> str:
+    """``table[key]``, which must be one of ``choices`` (``after`` follows the name in the error)."""
+    value = _text(table, key, required=True)
+    if value not in choices:
+        raise _Problem(choose_from(key, value, choices, f"{after}{_did_you_mean(value, choices)}"))
+    return value
+
+
 def _benchmark(table: dict) -> str:
-    name = _text(table, "benchmark", required=True)
-    if name not in BENCHMARKS:
-        raise _Problem(f"unknown benchmark {name!r}{_did_you_mean(name, BENCHMARKS)}: "
-                       f"choose from {', '.join(BENCHMARKS)}")
-    return name
+    return _choice(table, "benchmark", BENCHMARKS)
 
 
 def _metric(table: dict, benchmark: str, choices: tuple[str, ...]) -> str:
-    metric = _text(table, "metric", required=True)
-    if metric not in choices:
-        raise _Problem(f"unknown metric {metric!r} for {benchmark}{_did_you_mean(metric, choices)}: "
-                       f"choose from {', '.join(choices)}")
-    return metric
+    return _choice(table, "metric", choices, f" for {benchmark}")
 
 
 def _metric_or_pass_at_k(table: dict, benchmark: str, choices: tuple[str, ...]) -> str:
@@ -135,7 +122,7 @@ def _threshold(table: dict, metric: str) -> tuple[str, float, str]:
         raise _Problem("both at_least and at_most: keep one (write two gates for a range)")
     direction = given[0]
     value = table[direction]
-    if metric in COUNT_METRICS:
+    if metric in spec.COUNT_METRICS:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _Problem(f"{direction} = {value!r}: {metric} is a count of samples; write a whole number >= 0")
         return direction, float(value), str(value)
@@ -157,14 +144,14 @@ def _threshold(table: dict, metric: str) -> tuple[str, float, str]:
 
 
 def _gate(table: dict, defaults: dict) -> Gate:
-    _check_keys(table, GATE_KEYS)
+    _check_keys(table, spec.GATE_KEYS)
     benchmark = _benchmark(table)
     model = _text(table, "model", required=True)
     metric = _metric_or_pass_at_k(table, benchmark, allowed_metrics(benchmark))
     direction, threshold, threshold_text = _threshold(table, metric)
     tolerance = _number(table, "tolerance")
     tolerance = defaults["tolerance"] if tolerance is None else tolerance
-    if tolerance is not None and metric not in COUNT_METRICS and tolerance >= 1:
+    if tolerance is not None and metric not in spec.COUNT_METRICS and tolerance >= 1:
         raise _Problem(f"tolerance = {tolerance!r} is 1 or more: {metric} is a fraction, so the gate could never fail; "
                        f"write e.g. tolerance = 0.02 (2 percentage points)")
     n = _count(table, "n") or defaults["n"]
@@ -183,7 +170,7 @@ def _or_default(value: bool | None, default: bool | None) -> bool:
 
 
 def _must_pass(table: dict, defaults: dict) -> MustPass:
-    _check_keys(table, MUST_PASS_KEYS)
+    _check_keys(table, spec.MUST_PASS_KEYS)
     benchmark = _benchmark(table)
     model = _text(table, "model", required=True)
     metric = _metric(table, benchmark, kind_of(benchmark).metrics) if "metric" in table else None

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infill.errors import InfillUsageError
+from infill.errors import InfillUsageError, parse_document
 
 COMPLETION_FIELDS = ("completion", "generated_code")
 
@@ -38,14 +38,10 @@ def fail(file: Path, line: int, problem: str) -> InfillUsageError:
 def parse_json(text: str, where: str):
     """json.loads with every way it can fail as one line (a deep nesting is a RecursionError, a 5000-digit integer a
     ValueError)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InfillUsageError(f"{where}: not valid JSON ({exc.msg})") from None
-    except RecursionError:
-        raise InfillUsageError(f"{where}: JSON nested too deeply to be generations") from None
-    except ValueError as exc:                   # e.g. an integer of more than 4300 digits
-        raise InfillUsageError(f"{where}: unreadable JSON ({exc})") from None
+    return parse_document(json.loads, text, json.JSONDecodeError,
+                          invalid=lambda exc: f"{where}: not valid JSON ({exc.msg})",
+                          too_deep=f"{where}: JSON nested too deeply to be generations",
+                          unreadable=lambda exc: f"{where}: unreadable JSON ({exc})")
 
 
 def read_text(file: Path) -> str:
