@@ -24,3 +24,11 @@ def make_record(model: str, source_kind: str, sample: Sample, data_sha256: str, 
 
 def record_key(record: dict) -> tuple:
     return record["benchmark"], record["model"], record["index"]
+
+
+def sample_outcome(record: dict, metric: str) -> bool | None:
+    """Did the sample pass under this summary metric? None when the record does not say (an older or foreign
+    record). The same rule as infill.reporting.summary: pass@1 reads the verdict, any other metric its own field."""
+    if metric == "pass@1":
+        return bool(record["correct"]) if "correct" in record else None
+    return bool(record[metric]) if metric in record else None
