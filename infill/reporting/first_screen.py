@@ -36,7 +36,7 @@ def headline_sentence(headline: dict) -> str:
     start = f"**{headline['benchmark']}** ({headline['metric']}, {_samples(headline)}): "
     best, top = headline["best"], headline["top_row"]
     if best is None:
-        text = start + "no real model in this run, only smoke rows and ensembles"
+        text = start + "no real model in this run"
     else:
         text = (start + f"best real model **{best['model']}** {_interval(best)}" +
                 (" (PARTIAL)" if best["partial"] else "") + f", {_comparison(headline)}")
