@@ -138,7 +138,8 @@ def test_the_summary_names_everything_needed_to_reproduce_the_run(two_runs):
         assert ensemble["members"] == ["tiny-qwen2-diffusion/oracle", "tiny-qwen2-fim"]
         assert ensemble["version"] and ensemble["strategy_version"] and ensemble["combine"] == "min"
         assert ensemble["combine_version"] and ensemble["calibration_version"]
-        assert ensemble["scorers"] == [{"scorer": "ar_plain", "model": "tiny-qwen2-fim", "version": "ar-plain-v1"}]
+        assert ensemble["scorers"] == [{"scorer": "ar_plain", "model": "tiny-qwen2-fim", "version": "ar-plain-v1",
+                                        "smoke": True}]
         assert ensemble["scorer_weights"] == {"tiny-qwen2-fim": sources["tiny-qwen2-fim"]["weights"]}
         assert (ensemble["router_version"] is not None) == (strategy == "routed")
 

@@ -73,7 +73,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportCollector(config), "infill-report-collector")
     if config.pluginmanager.hasplugin("benchmark"):   # pytest-benchmark: GPU/torch fields in its machine_info
         from infill.pytest_plugin import timings
+        from infill.pytest_plugin.regressions import RegressionReporter
         config.pluginmanager.register(timings, "infill-timings")
+        # --benchmark-compare-fail: one line and exit code 1 instead of pytest-benchmark's traceback
+        config.pluginmanager.register(RegressionReporter(config), "infill-benchmark-regressions")
 
 
 def load_gates_option(config: pytest.Config, given: str | None):

@@ -5,10 +5,14 @@ from __future__ import annotations
 from infill.benchmarks import BENCHMARKS, KINDS
 from infill.common.formatting import percent
 from infill.reporting.analysis import render_analyses
+from infill.reporting.first_screen import first_screen_lines
 
 
-def render_markdown(results: list[dict], context: dict, analyses: dict | None = None) -> str:
-    lines = header_lines(context) + results_lines(results) + by_language_lines(results)
+def render_markdown(results: list[dict], context: dict, analyses: dict | None = None,
+                    first_screen: dict | None = None) -> str:
+    """`first_screen`: {"roles", "headlines"} (infill.reporting.report) for the "At a glance" section."""
+    lines = header_lines(context) + first_screen_lines(results, first_screen)
+    lines += results_lines(results) + by_language_lines(results)
     lines += ["", "Scores: pass@1 = fraction of samples whose program passed its tests (one completion per "
               "task); EM = exact match under the named rule. Missing completions, timeouts and sandbox errors "
               "count as not passed. Intervals are 95% Wilson intervals.", "", *render_analyses(analyses)]

@@ -33,3 +33,11 @@ def samples_record(completions: list[str | None], verdicts: list[Verdict]) -> di
 
 def record_key(record: dict) -> tuple:
     return record["benchmark"], record["model"], record["index"]
+
+
+def sample_outcome(record: dict, metric: str) -> bool | None:
+    """Did the sample pass under this summary metric? None when the record does not say (an older or foreign
+    record). The same rule as infill.reporting.summary: pass@1 reads the verdict, any other metric its own field."""
+    if metric == "pass@1":
+        return bool(record["correct"]) if "correct" in record else None
+    return bool(record[metric]) if metric in record else None

@@ -13,10 +13,13 @@ import tempfile
 from pathlib import Path
 
 from infill.common.files import write_atomic
+from infill.common.jsonable import to_jsonable
 from infill.errors import InfillUsageError
 from infill.reporting.analysis import write_analyses
+from infill.reporting.headline import benchmark_headlines
 from infill.reporting.markdown import render_markdown
 from infill.reporting.records import record_key
+from infill.reporting.roles import model_roles
 
 SCHEMA_VERSION = 1
 
@@ -96,10 +99,14 @@ def _write_report_files(directory: Path, records: list[dict], results: list[dict
     records = sorted(records, key=record_key)
     write_atomic(directory / "samples.jsonl",
                  "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records))
-    analyses = write_analyses(directory, records, context)     # computed once: PNGs, ensemble files, summary, md
+    # what each row is (real, ensemble, smoke), read from the sources: the first screen, analyses and colours use it
+    roles = model_roles(context["sources"], {r["model"]: r["source"] for r in results})
+    analyses = write_analyses(directory, records, context, roles)  # computed once: PNGs, ensemble files, summary, md
+    first_screen = {"roles": roles, "headlines": to_jsonable(benchmark_headlines(records, results, roles))}
     summary = {"schema_version": SCHEMA_VERSION, "complete": context["complete"], "results": results,
                **{k: context[k] for k in ("selection", "rules", "sources", "provenance", "notes")},
-               "run": context["run"], "analyses": analyses}
+               "run": context["run"], "analyses": analyses,
+               "model_roles": roles, "headlines": first_screen["headlines"]}
     if not context["complete"]:         # why the figures cover only part of the run (a merge carries it on)
         summary["incomplete_reason"] = context.get("incomplete_reason") or "not recorded"
     if context.get("timings"):          # pytest-benchmark figures vary run to run: their own key, never in results
@@ -109,4 +116,4 @@ def _write_report_files(directory: Path, records: list[dict], results: list[dict
         summary["gates"] = outcomes_json(context["gates"])
         summary["gates_file"] = context.get("gates_file")
     write_atomic(directory / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    write_atomic(directory / "report.md", render_markdown(results, context, analyses))
+    write_atomic(directory / "report.md", render_markdown(results, context, analyses, first_screen))

@@ -7,12 +7,19 @@ ensemble's `oracle` strategy reads the verdicts) is compared pairwise but kept o
 best single model and "solved only by": an oracle is not a model to beat or to be complemented. The best-of-N
 oracle reads the verdicts too, so it is an upper bound on any way of combining the models, not something a
 deployed system could do.
+
+What a reader compares is narrower (infill.reporting.roles says what each row is): `real_models` repeats the
+oracle, the best single model and "solved only by" among the real models alone (an ensemble row copies one of its
+members' completions, so beside its members it hides what they solve alone; a smoke row is no rival), and
+`shown_pairs` holds only the pairs report.md shows: real models among themselves and each ensemble row against its
+members. `pairs` keeps every pair, for scripts.
 """
 
 from __future__ import annotations
 
 from infill.common.jsonable import rate
 from infill.common.statistics import mcnemar_exact, wilson_interval
+from infill.reporting.roles import REAL, caveat_of, group_of, model_roles, ordered_models
 
 EXCLUDED_MODELS = ("canonical",)        # the ground truth passes everything by construction: not a model
 ORACLE_LABEL = "ORACLE best-of-N (a sample counts if any model is correct; reads the verdicts: an upper bound)"
@@ -74,13 +81,37 @@ def complementarity(aligned: dict[str, list[bool]]) -> dict:
             "oracle_gain": {"samples": solved_by_any - best, "rate": rate(solved_by_any - best, n)}}
 
 
-def multi_model_analysis(records: list[dict]) -> dict:
-    """All multi-model analyses of one benchmark's records."""
+def row_members(records: list[dict]) -> dict[str, list[str]]:
+    """Ensemble row -> its members, from the details its records carry."""
+    members: dict[str, list[str]] = {}
+    for record in records:
+        details = record.get("ensemble")
+        if isinstance(details, dict) and record["model"] not in members:
+            members[record["model"]] = list(details.get("members") or details.get("candidates") or [])
+    return members
+
+
+def meaningful_pairs(models: list[str], aligned: dict[str, list[bool]], roles: dict[str, dict],
+                     members: dict[str, list[str]]) -> list[dict]:
+    """The pairs a reader compares: real models among themselves, then each ensemble row (A) against each of its
+    members (B). A real model against a smoke row is always "significant" and says nothing."""
+    real = [m for m in models if group_of(m, roles) == REAL]
+    pairs = [(a, b) for i, a in enumerate(real) for b in real[i + 1:]]
+    rows = ordered_models([m for m in models if m in members], roles)      # ensembles of real models first
+    pairs += [(row, member) for row in rows for member in members[row] if member in aligned]
+    return [{"a": a, "b": b, **pair_overlap(aligned[a], aligned[b])} for a, b in pairs]
+
+
+def multi_model_analysis(records: list[dict], roles: dict[str, dict] | None = None) -> dict:
+    """All multi-model analyses of one benchmark's records. `roles` (infill.reporting.roles) says which rows are
+    real models; without it a row is judged by its records' source kind."""
+    roles = roles or model_roles([], {r["model"]: r["source"] for r in records if "source" in r})
     verdicts = verdicts_by_model(records)
     models = list(verdicts)
     shared = sorted(set.intersection(*(set(v) for v in verdicts.values()))) if verdicts else []
     aligned = {model: [verdicts[model][sample] for sample in shared] for model in models}
     oracle_rows = sorted({r["model"] for r in records if is_oracle_row(r)} & set(models))
+    real = [m for m in models if group_of(m, roles) == REAL and m not in oracle_rows]
     pairs = []
     for i, a in enumerate(models):
         for b in models[i + 1:]:
@@ -96,4 +127,9 @@ def multi_model_analysis(records: list[dict]) -> dict:
                       for model in models},
         **complementarity({m: v for m, v in aligned.items() if m not in oracle_rows}),
         "pairs": pairs,
+        "groups": {model: group_of(model, roles) for model in models},
+        "caveats": {model: caveat_of(model, roles) for model in models if caveat_of(model, roles)},
+        # ensembles copy their members' completions and smoke rows are no rivals: complementarity among real models
+        "real_models": {"models": real, **complementarity({m: aligned[m] for m in real})},
+        "shown_pairs": meaningful_pairs(models, aligned, roles, row_members(records)),
     }

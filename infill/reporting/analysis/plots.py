@@ -2,8 +2,10 @@
 display). Output is deterministic: fixed size and dpi, no timestamp or software tag in the PNG metadata, so the
 same analyses give the same bytes.
 
-Each function returns PNG bytes, or draws a labelled placeholder panel when there is nothing to plot (all
-perplexities inf, no samples), so a degenerate run still has every linked file.
+Each `*_png` function returns PNG bytes (the `*_figure` functions the figure behind it), or draws a labelled
+placeholder panel when there is nothing to plot (all perplexities inf, no samples), so a degenerate run still has
+every linked file. Every function takes the report's colour map (infill.reporting.analysis.colours): a model has
+the same colour in every figure.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import math
 
 import numpy as np
 
+from infill.reporting.analysis.colours import ORACLE_COLOUR
+from infill.reporting.roles import SMOKE, ordered_models
+
 DPI = 100
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+FALLBACK_COLOUR = "#7f7f7f"                 # a model the colour map lacks (never in a report: all models are mapped)
 PNG_METADATA = {"Software": None}          # matplotlib writes its version here by default
 
 
@@ -38,12 +43,19 @@ def _empty(axes, message: str) -> None:
     axes.set_yticks([])
 
 
-def pass_rates_png(benchmark: str, multi_model: dict) -> bytes:
-    """Per model: pass rate on all its graded samples with the 95% Wilson interval; the best-of-N oracle on the
-    shared samples and any ORACLE ensemble row drawn hatched, since they are upper bounds and not models."""
-    models = multi_model["models"]
+def pass_rates_png(benchmark: str, multi_model: dict, colours: dict[str, str]) -> bytes:
+    return _png(pass_rates_figure(benchmark, multi_model, colours))
+
+
+def pass_rates_figure(benchmark: str, multi_model: dict, colours: dict[str, str]):
+    """Per model, in report order (real models, ensembles, smoke rows), in its colour of the report: pass rate on all
+    its graded samples with the 95% Wilson interval; the best-of-N oracle on the shared samples and any ORACLE
+    ensemble row drawn hatched, since they are upper bounds and not models."""
+    groups = multi_model.get("groups", {})
+    models = ordered_models(multi_model["models"], {m: {"group": g} for m, g in groups.items()})
     oracle_rows = set(multi_model.get("oracle_rows", []))
-    labels = [f"{m} (ORACLE)" if m in oracle_rows else m for m in models] + ["ORACLE best-of-N (shared samples)"]
+    labels = [m + (" (ORACLE)" if m in oracle_rows else "") + (" (smoke)" if groups.get(m) == SMOKE else "")
+              for m in models] + ["ORACLE best-of-N (shared samples)"]
     stats = [multi_model["per_model"][m]["all_samples"] for m in models] + [multi_model["oracle"]]
     figure = _figure(8, 1.2 + 0.45 * len(labels))
     axes = figure.add_subplot(1, 1, 1)
@@ -55,9 +67,10 @@ def pass_rates_png(benchmark: str, multi_model: dict) -> bytes:
         high = [s["ci95"][1] - v for v, s in zip(values, stats)]
         positions = np.arange(len(labels))[::-1]
         bars = axes.barh(positions, values, xerr=[np.clip(low, 0, None), np.clip(high, 0, None)], capsize=3,
-                         color=[PALETTE[i % len(PALETTE)] for i in range(len(models))] + ["#dddddd"],
+                         color=[colours.get(m, FALLBACK_COLOUR) for m in models] + [ORACLE_COLOUR],
                          edgecolor="#333333")
         for bar, model in zip(bars, models + ["best-of-N"]):
+            bar.set_gid(model)          # names the bar in the figure (and its SVG), for readers and tests
             if model in oracle_rows or model == "best-of-N":
                 bar.set_hatch("//")
         for position, value, s in zip(positions, values, stats):
@@ -68,12 +81,14 @@ def pass_rates_png(benchmark: str, multi_model: dict) -> bytes:
         axes.set_xlabel("pass rate (correct / graded), 95% Wilson interval")
     axes.set_title(f"{benchmark}: pass rates", fontsize=10)
     figure.tight_layout()
-    return _png(figure)
+    return figure
 
 
-def perplexity_png(benchmark: str, ensemble: str, per_member: dict[str, tuple[list[float], list[bool]]]) -> bytes:
+def perplexity_png(benchmark: str, ensemble: str, per_member: dict[str, tuple[list[float], list[bool]]],
+                   colours: dict[str, str]) -> bytes:
     """Per member: normalised histograms of log10 perplexity for its correct and its incorrect candidates (finite
-    values; the count of unscorable candidates is in the panel title)."""
+    values; the count of unscorable candidates is in the panel title). Green and red mean correct and incorrect;
+    the panel's frame has the member's colour of the report."""
     members = list(per_member)
     figure = _figure(4.2 * max(1, len(members)), 3.4)
     for i, member in enumerate(members):
@@ -82,6 +97,9 @@ def perplexity_png(benchmark: str, ensemble: str, per_member: dict[str, tuple[li
         logs = [(math.log10(p), c) for p, c in zip(perplexities, correct) if math.isfinite(p) and p > 0]
         unscorable = len(perplexities) - len(logs)
         axes.set_title(f"{member}\n({unscorable} unscorable)" if unscorable else member, fontsize=8)
+        for spine in axes.spines.values():
+            spine.set_edgecolor(colours.get(member, FALLBACK_COLOUR))
+            spine.set_linewidth(2)
         if not logs:
             _empty(axes, "no finite perplexities")
             continue
@@ -102,9 +120,13 @@ def perplexity_png(benchmark: str, ensemble: str, per_member: dict[str, tuple[li
     return _png(figure)
 
 
-def selection_png(benchmark: str, ensemble: str, analysis: dict) -> bytes:
-    """Per ensemble row: the share of samples whose kept completion came from each member, overall and per
-    task type (stacked bars)."""
+def selection_png(benchmark: str, ensemble: str, analysis: dict, colours: dict[str, str]) -> bytes:
+    return _png(selection_figure(benchmark, ensemble, analysis, colours))
+
+
+def selection_figure(benchmark: str, ensemble: str, analysis: dict, colours: dict[str, str]):
+    """Per ensemble row: the share of samples whose kept completion came from each member (in the member's colour
+    of the report), overall and per task type (stacked bars)."""
     members = analysis["members"]
     rows = analysis["rows"]
     figure = _figure(max(5.0, 1.5 + 1.2 * max((len(r["selection"]["by_task_type"]) + 1 for r in rows.values()),
@@ -116,9 +138,12 @@ def selection_png(benchmark: str, ensemble: str, analysis: dict) -> bytes:
         groups = [("all", row["n"], row["selection"]["overall"])] + [
             (task, info["n"], info["members"]) for task, info in row["selection"]["by_task_type"].items()]
         bottoms = np.zeros(len(groups))
-        for j, member in enumerate(members):
+        for member in members:
             shares = np.array([(counts[member]["share"] or 0.0) for _, _, counts in groups])
-            axes.bar(range(len(groups)), shares, bottom=bottoms, color=PALETTE[j % len(PALETTE)], label=member)
+            bars = axes.bar(range(len(groups)), shares, bottom=bottoms, color=colours.get(member, FALLBACK_COLOUR),
+                            label=member)
+            for bar in bars:
+                bar.set_gid(member)
             bottoms += shares
         axes.set_xticks(range(len(groups)), [f"{name}\n(n={n})" for name, n, _ in groups], fontsize=7)
         axes.set_ylim(0, 1.05)
@@ -127,4 +152,4 @@ def selection_png(benchmark: str, ensemble: str, analysis: dict) -> bytes:
         axes.legend(fontsize=7, loc="lower right")
     figure.suptitle(f"{benchmark}: {ensemble} selection by member", fontsize=10)
     figure.tight_layout()
-    return _png(figure)
+    return figure

@@ -4,6 +4,7 @@ summary.json's `analyses`, so the two can never disagree)."""
 from __future__ import annotations
 
 from infill.common.formatting import percent
+from infill.reporting.roles import ordered_models
 
 
 def ci(entry: dict) -> str:
@@ -32,6 +33,45 @@ def _images(plots: list[dict]) -> list[str]:
     return [f"![{p['title']}]({p['file']})" for p in plots] + ([""] if plots else [])
 
 
+def _model_rows(multi: dict) -> list[list]:
+    """The per-model table in report order (real models, ensembles, smoke rows), "solved only by" among the real
+    models only: an ensemble row copies its members' completions and a smoke row is no rival."""
+    groups, caveats = multi.get("groups", {}), multi.get("caveats", {})
+    real = multi.get("real_models", {})
+    oracle_rows = multi.get("oracle_rows", [])
+    rows = []
+    for m in ordered_models(multi["models"], {model: {"group": g} for model, g in groups.items()}):
+        note = "; ".join((["ORACLE row (reads the verdicts)"] if m in oracle_rows else []) +
+                         ([caveats[m]] if m in caveats else []))
+        rows.append([m, groups.get(m, "n/a"), multi["per_model"][m]["shared_samples"]["passed"],
+                     ci(multi["per_model"][m]["shared_samples"]), real.get("solved_only_by", {}).get(m, "—"), note])
+    return rows
+
+
+def _oracle_lines(multi: dict) -> list[str]:
+    real, oracle, best = multi.get("real_models") or {}, multi["oracle"], multi["best_single"]
+    caveats = multi.get("caveats", {})
+    best_caveat = "; ".join(caveats[m] for m in best["models"] if m in caveats)
+    everything = (f"{oracle['passed']}/{oracle['n']} = {ci(oracle)}" +
+                  (f", ORACLE rows left out of it: {', '.join(multi['oracle_rows'])}" if multi["oracle_rows"] else ""))
+    if not real.get("models"):
+        first = (f"- **ORACLE best-of-N** over every row (a sample counts if any row is correct; it reads the "
+                 f"verdicts, so it is an upper bound, not a system; no real model in this benchmark): {everything}.")
+    else:
+        best_real = real["best_single"]
+        first = (f"- **ORACLE best-of-N among the real models** (a sample counts if any of them is correct; it reads "
+                 f"the verdicts, so it is an upper bound, not a system): {real['oracle']['passed']}/"
+                 f"{real['oracle']['n']} = {ci(real['oracle'])}; best real model {', '.join(best_real['models'])} "
+                 f"({best_real['passed']}, {percent(best_real['rate'])}), oracle gain over it: "
+                 f"+{real['oracle_gain']['samples']} samples (+{percent(real['oracle_gain']['rate'])}); solved by no "
+                 f"real model: {real['solved_by_none']}. Over every row: {everything}.")
+    return [first,
+            f"- Best single row overall (a model, or an ensemble that is not an oracle): "
+            f"{', '.join(best['models']) or 'n/a'} ({best['passed']}, {percent(best['rate'])})" +
+            (f", **{best_caveat}**" if best_caveat else "") +
+            f"; solved by no row: {multi['solved_by_none']}.", ""]
+
+
 def render_models(multi: dict) -> list[str]:
     if not multi["models"]:
         return ["No models to compare.", ""]
@@ -39,27 +79,23 @@ def render_models(multi: dict) -> list[str]:
     lines = [f"Models compared on the **{multi['shared_samples']}** samples all of them were graded on "
              f"(graded per model: {per_model})" +
              (f"; excluded: {', '.join(multi['excluded'])}" if multi["excluded"] else "") + ".", ""]
-    oracle_rows = multi.get("oracle_rows", [])
-    lines += _table(["model", "passed (shared)", "pass rate [95% CI]", "solved only by this model"],
-                    [[f"{m} (ORACLE row)" if m in oracle_rows else m, multi["per_model"][m]["shared_samples"]["passed"],
-                      ci(multi["per_model"][m]["shared_samples"]), multi["solved_only_by"].get(m, "n/a")]
-                     for m in multi["models"]], ["---", "---:", "---", "---:"])
-    oracle, best = multi["oracle"], multi["best_single"]
-    lines += [f"- **ORACLE best-of-N** (a sample counts if any model is correct; it reads the verdicts, so it is "
-              f"an upper bound, not a system): {oracle['passed']}/{oracle['n']} = {ci(oracle)}" +
-              (f"; ORACLE rows left out of it: {', '.join(oracle_rows)}." if oracle_rows else "."),
-              f"- Best single row (a model, or an ensemble that is not an oracle): "
-              f"{', '.join(best['models']) or 'n/a'} ({best['passed']}, {percent(best['rate'])}); "
-              f"oracle gain over it: +{multi['oracle_gain']['samples']} samples "
-              f"(+{percent(multi['oracle_gain']['rate'])}). "
-              f"Solved by no model: {multi['solved_by_none']}.", ""]
-    if multi["pairs"]:
-        lines += ["Pairwise error overlap on the shared samples, with McNemar's exact test (two-sided binomial on "
-                  "the discordant samples):", ""]
+    lines += _table(["model", "group", "passed (shared)", "pass rate [95% CI]",
+                     "solved only by this model (among real models)", "note"],
+                    _model_rows(multi), ["---", "---", "---:", "---", "---:", "---"])
+    lines += _oracle_lines(multi)
+    pairs, every = multi.get("shown_pairs", multi["pairs"]), multi["pairs"]
+    hidden = (f"; the other {len(every) - len(pairs)} of the {len(every)} pairs (such as a real model against a "
+              f"smoke row, which says nothing) are in summary.json") if len(pairs) < len(every) else ""
+    if pairs:
+        lines += [f"Pairwise error overlap on the shared samples, with McNemar's exact test (two-sided binomial on "
+                  f"the discordant samples): real models among themselves, then each ensemble row (A) against its "
+                  f"members{hidden}.", ""]
         lines += _table(["A", "B", "both right", "only A wrong", "only B wrong", "both wrong", "McNemar p"],
                         [[p["a"], p["b"], p["both_right"], p["only_a_wrong"], p["only_b_wrong"], p["both_wrong"],
-                          pvalue(p["mcnemar_p"])] for p in multi["pairs"]],
+                          pvalue(p["mcnemar_p"])] for p in pairs],
                         ["---", "---", "---:", "---:", "---:", "---:", "---:"])
+    elif every:
+        lines += [f"No pair of real models and no ensemble here{hidden}.", ""]
     return lines
 
 

@@ -4,8 +4,9 @@ A RUN is a report directory (summary.json, and samples.jsonl when present) or a 
 the baseline; each other run is compared with it, figure by figure ((benchmark, model, metric) rows of
 summary.json `results`), and the comparison is written as Markdown in the report's style (stdout, or `-o FILE`).
 
-For each row present in both runs: both values, the difference (run - baseline) with a 95% interval, a p-value
-and whether the difference is significant (p < --alpha, default 0.05):
+For each row present in both runs: both values on the samples the difference is computed on (each run's full value
+beside it when they differ), the difference (run - baseline) with a 95% interval, a p-value and whether the
+difference is significant (p < --alpha, default 0.05):
 - paired, when both runs have per-sample records (samples.jsonl) for the row: on the samples both graded, the
   Newcombe (1998, method 10) interval for a difference of paired proportions and McNemar's exact test. The same
   samples graded twice are strongly correlated, so this is far more sensitive than treating the runs as

@@ -12,22 +12,22 @@ from infill.common.statistics import (
     unpaired_interval,
 )
 from infill.reporting.compare.runs import Run, check_like_with_like
+from infill.reporting.records import sample_outcome
 
 ALPHA = 0.05
 
 
-def sample_outcome(record: dict, metric: str) -> bool | None:
-    """Did the sample pass under this metric? None when the record does not say (an older or foreign record)."""
-    if metric == "pass@1":
-        return bool(record["correct"]) if "correct" in record else None
-    return bool(record[metric]) if metric in record else None
+def figure(passed: int, n: int) -> dict:
+    return {"value": passed / n if n else 0.0, "passed": passed, "n": n}
 
 
 @dataclass
 class Row:
     key: tuple[str, str, str]
-    base: dict
+    base: dict                          # the full runs' summary.json rows
     run: dict
+    base_compared: dict                 # {value, passed, n} on the samples the delta is computed on: the shared
+    run_compared: dict                  # samples when paired, the full runs when unpaired
     delta: float
     interval: tuple[float, float]
     p_value: float
@@ -63,12 +63,14 @@ def compare_row(key, base: Run, run: Run, alpha: float) -> Row:
         both = sum(x and y for x, y in outcomes)
         neither = len(common) - both - len(regressions) - len(fixes)
         delta = (len(fixes) - len(regressions)) / len(common)
-        return Row(key, a, b, delta, paired_interval(both, len(fixes), len(regressions), neither),
+        return Row(key, a, b, figure(both + len(regressions), len(common)), figure(both + len(fixes), len(common)),
+                   delta, paired_interval(both, len(fixes), len(regressions), neither),
                    mcnemar_exact(len(regressions), len(fixes)), len(common), regressions, fixes, alpha)
+    full_a, full_b = figure(a["passed"], a["n"]), figure(b["passed"], b["n"])
     if not a["n"] or not b["n"]:
-        return Row(key, a, b, 0.0, (0.0, 0.0), 1.0, None, [], [], alpha)
+        return Row(key, a, b, full_a, full_b, 0.0, (0.0, 0.0), 1.0, None, [], [], alpha)
     delta = b["passed"] / b["n"] - a["passed"] / a["n"]
-    return Row(key, a, b, delta, unpaired_interval(a["passed"], a["n"], b["passed"], b["n"]),
+    return Row(key, a, b, full_a, full_b, delta, unpaired_interval(a["passed"], a["n"], b["passed"], b["n"]),
                two_proportion_p(a["passed"], a["n"], b["passed"], b["n"]), None, [], [], alpha)
 
 

@@ -32,10 +32,18 @@ def _figure(result: dict) -> str:
     return f"{percent(result['value'])} ({result['passed']}/{result['n']})"
 
 
+def _compared(compared: dict, full: dict) -> str:
+    """The value the delta is computed on, and the full run's beside it when the shared samples are fewer."""
+    if (compared["passed"], compared["n"]) == (full["passed"], full["n"]):
+        return _figure(compared)
+    return f"{_figure(compared)}; full run {_figure(full)}"
+
+
 def render_header(runs: list[Run], alpha: float) -> list[str]:
     lines = ["# infill-bench comparison", "",
              f"Baseline: run **{runs[0].label}**; every other run is compared with it. Δ = run − baseline in "
-             f"percentage points, with a 95% interval. Paired rows (both runs graded the same samples; "
+             f"percentage points, with a 95% interval; both runs' values are on the samples Δ is computed on "
+             f"(paired rows: the samples both graded, each run's full figure beside it when it differs). Paired rows (both runs graded the same samples; "
              f"samples.jsonl present) use the Newcombe interval for paired proportions and McNemar's exact test; "
              f"other rows the Newcombe hybrid-score interval and a two-proportion z-test. Significant: p < {alpha:g}.",
              "", "| run | path | commit | started | complete | limit | command |", "|---|---|---|---|---|---:|---|"]
@@ -67,7 +75,8 @@ def render_comparison(comparison: Comparison, max_flips: int) -> list[str]:
         for row in comparison.rows:
             low, high = row.interval
             test = "unpaired" if row.paired_n is None else f"paired, {row.paired_n}"
-            lines.append(f"| {row.key[0]} | {row.key[1]} | {row.key[2]} | {_figure(row.base)} | {_figure(row.run)} "
+            lines.append(f"| {row.key[0]} | {row.key[1]} | {row.key[2]} | {_compared(row.base_compared, row.base)} "
+                         f"| {_compared(row.run_compared, row.run)} "
                          f"| {_pp(row.delta)} [{_pp(low)}, {_pp(high)}] | {test} | {_p(row.p_value)} "
                          f"| {row.verdict} |")
         lines.append("")

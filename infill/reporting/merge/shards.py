@@ -10,7 +10,8 @@ from infill.errors import InfillUsageError
 from infill.run.shard import Shard, parse_shard
 
 # summary.json keys and how a merge treats them (any other key: kept when every shard has the same value)
-RECOMPUTED = ("schema_version", "results", "analyses")     # written afresh by write_report from the records
+# written afresh by write_report from the records (and the merged sources)
+RECOMPUTED = ("schema_version", "results", "analyses", "model_roles", "headlines")
 COMBINED = ("complete", "incomplete_reason", "selection", "rules", "sources", "provenance", "notes", "run",
             "timings", "gates", "gates_file")
 PER_RECORD_SELECTION = ("benchmarks", "data_sha256")       # derived from the records a shard graded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infill.benchmarks.sample import Sample
+from infill.models.registry import MODELS
 from infill.scoring.combine import CALIBRATION_VERSION, COMBINE_VERSION
 from infill.scoring.registry import SCORERS
 from infill.sources.base import CompletionSource
@@ -60,7 +61,9 @@ class EnsembleRow(CompletionSource):
                 "members": list(spec.members), "strategy": self.strategy, "strategy_version": STRATEGY_VERSION,
                 "oracle": self.strategy in ORACLE_STRATEGIES,
                 "router_version": ROUTER_VERSION if self.strategy == "routed" else None,
-                "scorers": [{"scorer": u.scorer, "model": u.model, "version": SCORERS[u.scorer].version}
+                # `smoke`: a tiny scorer ranks the candidates, so the row is smoke-derived even with real members
+                "scorers": [{"scorer": u.scorer, "model": u.model, "version": SCORERS[u.scorer].version,
+                             "smoke": MODELS[u.model].smoke if u.model in MODELS else False}
                             for u in spec.scorers], "combine": spec.combine,
                 "combine_version": COMBINE_VERSION, "calibration_version": CALIBRATION_VERSION,
                 "ar_score_context_lines": self.core.scores.context_lines}
