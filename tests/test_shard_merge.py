@@ -76,8 +76,9 @@ class FakeSource(CanonicalSource):
 
 
 def session_with(limit, shard, models=("a", "b/oracle")):
-    return BenchmarkRun({m: FakeSource(m) for m in models}, [BENCH, "humaneval-single-line"], True, None, None,
-                        limit, shard)
+    benchmarks = [BENCH, "humaneval-single-line"]
+    return BenchmarkRun({m: FakeSource(m) for m in models}, benchmarks, True,
+                        GradingService(GradingTools(), benchmarks), None, limit, shard)
 
 
 def test_shard_splits_what_the_limit_left_and_every_model_sees_the_same_subset():
