@@ -90,3 +90,18 @@ def test_the_models_generation_config_decides_what_the_profile_leaves_open(tmp_p
     assert effective["file"]["temperature"] == {"value": 0.6, "origin": "profile"}
     assert effective["override"]["top_k"] == {"value": 5, "origin": "override"}
     assert "sampling as `generate` resolves it: " in (tmp_path / "file" / "report.md").read_text()
+
+
+def test_unit_tests_alone_build_no_run_and_need_no_weights(tmp_path):
+    """`pytest tests/test_stats.py` on a GPU runner without weights: the run (replays read, models located) is built
+    only when benchmark cases are collected, so this runs under the paper profile with no weights anywhere."""
+    probe = tmp_path / "built_probe.py"
+    probe.write_text("import infill.run.build as b\nseen = []\n_original = b.build_run\n"
+                     "def spy(*a, **k):\n    seen.append(1)\n    return _original(*a, **k)\nb.build_run = spy\n"
+                     "def pytest_unconfigure(config):\n"
+                     f"    open({str(tmp_path / 'built')!r}, 'w').write(str(len(seen)))\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_stats.py", "-q", "-p", "no:cacheprovider",
+                           "-p", "built_probe", "--infill-profile", "paper"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (tmp_path / "built").read_text() == "0"
