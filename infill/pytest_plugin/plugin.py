@@ -27,11 +27,15 @@ from infill.pytest_plugin.options import (
     RunHolder,
     TerminalProgress,
     add_options,
+    project_root,
     report_dir,
     usage_exit,
 )
 from infill.reporting.records import RECORD_PROPERTY
 from infill.run.session import Case
+
+
+BENCHMARK_STORAGE_DEFAULT = "file://./.benchmarks"      # pytest-benchmark's --benchmark-storage default
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,21 +73,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: slow test (runs in CI; deselect with -m 'not slow')")
     config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
     config.stash[RUN] = RunHolder(config)
+    if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:
+        # pytest-benchmark makes its folder where pytest was started, even when nothing is timed: the project's
+        config.option.benchmark_storage = f"file://{project_root(config) / '.benchmarks'}"
     config.pluginmanager.register(ReportCollector(config), "infill-report-collector")
     if config.pluginmanager.hasplugin("benchmark"):   # pytest-benchmark: GPU/torch fields in its machine_info
         from infill.pytest_plugin import timings
         config.pluginmanager.register(timings, "infill-timings")
 
 
-def load_gates_option(config: pytest.Config, given: str | None):
-    """--infill-gates is relative to where pytest was started; the ini key to the ini file's folder."""
+def load_gates_option(given: str | None):
+    """--infill-gates, already resolved (relative to where pytest was started; the ini key to the ini file's
+    folder: infill.pytest_plugin.options.resolved_path)."""
     from infill.reporting.gates import load_gates
-    if not given:
-        return None
-    base = config.invocation_params.dir if config.getoption("infill_gates") else \
-        (config.inipath.parent if config.inipath else config.rootpath)
-    path = Path(given)
-    return load_gates(path if path.is_absolute() else base / path)
+    return load_gates(Path(given)) if given else None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -96,7 +99,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):      # gates and the report folder: the controller's
         from infill.reporting.report import check_report_dir
         try:
-            session.config.stash[GATES] = load_gates_option(session.config, parsed.gates)   # cheap, fails fast
+            session.config.stash[GATES] = load_gates_option(parsed.gates)   # cheap, fails fast
             # an unwritable report folder stops the run now, not after hours of generation and grading
             check_report_dir(report_dir(session.config, parsed.report_dir))
         except InfillUsageError as error:
