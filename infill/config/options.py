@@ -58,7 +58,8 @@ OPTIONS: tuple[Option, ...] = (
            "oracle, fixed:N, confidence[:L1,...] (default: oracle,confidence); each is its own MODEL/POLICY row"),
     Option("--infill-postprocess", "infill_postprocess", "none or first_line (overrides the profile)"),
     Option("--infill-dtype", "infill_dtype", "float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU)"),
-    Option("--infill-cache-dir", "infill_cache_dir", f"cache folder of generations, scores and verdicts (default {DEFAULT_CACHE_DIR} in the project folder)"),
+    Option("--infill-cache-dir", "infill_cache_dir", f"cache folder of generations, scores and verdicts (default "
+           f"{DEFAULT_CACHE_DIR} in the project folder)"),
     Option("--infill-ensemble", "infill_ensemble", "NAME=MODEL+MODEL[+...]: a perplexity ensemble of these models "
            "(a diffusion member names its length policy, e.g. tiny-qwen2-diffusion/oracle); repeatable",
            kind="list", metavar="NAME=MODEL+MODEL"),
