@@ -39,14 +39,15 @@ def verdict_files(cache: Path) -> list[Path]:
 
 def test_started_elsewhere_writes_nothing_there_and_uses_the_projects_cache(tmp_path):
     project, elsewhere = make_project(tmp_path), tmp_path / "elsewhere"
-    run_from(elsewhere, str(project / "bench"), *CASES)
+    first = run_from(elsewhere, str(project / "bench"), *CASES)
     assert list(elsewhere.iterdir()) == []
     summary = json.loads((project / "reports" / "latest" / "summary.json").read_text())
     assert [(r["model"], r["passed"], r["n"]) for r in summary["results"]] == [("canonical", 2, 2)]
     assert len(verdict_files(project / ".infill-cache")) == 1
+    assert "canonical humaneval-single-line: from the cache: 0/2 verdicts" in first.stdout
     # started from yet another folder, the run reads the verdicts the first one kept in the project
-    run_from(tmp_path / "third", str(project / "bench"), *CASES)
-    assert len(verdict_files(project / ".infill-cache")) == 1
+    again = run_from(tmp_path / "third", str(project / "bench"), *CASES)
+    assert "canonical humaneval-single-line: from the cache: 2/2 verdicts" in again.stdout
     assert list((tmp_path / "third").iterdir()) == []
 
 

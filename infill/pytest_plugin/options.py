@@ -95,21 +95,6 @@ def usage_exit(error: InfillUsageError, at_session_start: bool = False, config: 
     raise UsageExit(f"error: {error}", returncode=2)
 
 
-class TerminalProgress:
-    """Generation progress, shown live even while pytest captures the test's output (nothing on xdist workers)."""
-
-    def __init__(self, config: pytest.Config):
-        self.config = config
-
-    def update(self, message: str) -> None:
-        capture = self.config.pluginmanager.getplugin("capturemanager")
-        reporter = self.config.pluginmanager.getplugin("terminalreporter")
-        if reporter is None or hasattr(self.config, "workerinput"):
-            return
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(f"[infill] {message}")
-
-
 @dataclass
 class RunHolder:
     """Parses the options and builds the BenchmarkRun on first use, so that runs without benchmark cases pay
@@ -154,7 +139,8 @@ class RunHolder:
     def build(self):
         from infill.pytest_plugin.devices import gpu_count
         from infill.run.build import build_run
-        return build_run(self.run_config(), TerminalProgress(self.config), gpu=gpu_count() > 0)
+        from infill.pytest_plugin.progress import PROGRESS
+        return build_run(self.run_config(), self.config.stash[PROGRESS], gpu=gpu_count() > 0)
 
 
 RUN = pytest.StashKey[RunHolder]()

@@ -22,10 +22,10 @@ from infill.pytest_plugin.collector import (
     ReportCollector,
 )
 from infill.pytest_plugin.kinds import check_test_functions, note_test_function
+from infill.pytest_plugin.progress import PROGRESS, start_progress
 from infill.pytest_plugin.options import (
     RUN,
     RunHolder,
-    TerminalProgress,
     add_options,
     project_root,
     report_dir,
@@ -73,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: slow test (runs in CI; deselect with -m 'not slow')")
     config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
     config.stash[RUN] = RunHolder(config)
+    start_progress(config)
     if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:
         # pytest-benchmark makes its folder where pytest was started, even when nothing is timed: the project's
         config.option.benchmark_storage = f"file://{project_root(config) / '.benchmarks'}"
@@ -148,9 +149,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                               holder.run_config().allow_partial_replay)
         except InfillUsageError as error:
             usage_exit(error, config=session.config)
-        progress = TerminalProgress(session.config)
-        for warning in holder.run.warnings:             # e.g. a language without its toolchain: said once, now
-            progress.update(f"warning: {warning}")
+        if not hasattr(session.config, "workerinput"):
+            for warning in holder.run.warnings:         # e.g. a language without its toolchain: said once, now
+                session.config.stash[PROGRESS].update(f"warning: {warning}")
 
 
 @pytest.fixture(scope="session")

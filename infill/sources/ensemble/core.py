@@ -48,7 +48,7 @@ class EnsembleCore:
             for member in self.spec.members:
                 self.members[member].prepare(benchmark, samples)
             completions = {m: {s.sample_id: self.members[m].completion(s) for s in samples} for m in self.spec.members}
-            per_scorer = {use.label: self.scores.score(use, benchmark, samples, completions)
+            per_scorer = {use.label: self.scores.score(use, benchmark, samples, completions, self.spec.name)
                           for use in self.spec.scorers}
         except Exception as error:
             self.failed[benchmark] = f"{type(error).__name__}: {error}"
