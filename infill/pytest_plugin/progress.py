@@ -4,7 +4,7 @@ Three ways to show them, by what the terminal is:
 - live (a terminal, not -q, not -n): one line per stage, redrawn in place (done/total, rate, ETA) and kept when the
   stage ends; it starts on a line of its own;
 - lines (output to a file or a pipe, or -n): a line when a stage starts, at most one every LINES_EVERY seconds
-  while it runs, and one when it ends;
+  while it runs (with -v every LIVE_EVERY: each test has its line there, no row to cut), and one when it ends;
 - quiet (-q): no running stage; what a stage finished and the cache lines only, written when a row of dots has
   ended (`at_row_end`): rows stay whole.
 In every mode a line starts on a line of its own: a row of dots under way is ended first (a short row).
@@ -62,7 +62,8 @@ class Display:
                 self.shown[reading.key] = now
                 self._draw(reading)
             return
-        if reading.finished or last is None or now - last >= LINES_EVERY:
+        every = LIVE_EVERY if self.config.get_verbosity() > 0 else LINES_EVERY     # -v: (nearly) every reading
+        if reading.finished or last is None or now - last >= every:
             self.shown[reading.key] = now
             self._say(reading.key, PREFIX + reading.line())
 
