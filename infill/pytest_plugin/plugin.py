@@ -2,7 +2,8 @@
 
 `pytest_generate_tests` parametrizes each `@pytest.mark.infill(kind=...)` test function over the run's plan for
 that kind (one case per model and sample); the test body calls `infill_run.evaluate(case)`, records the outcome
-through `record_property` (so records reach the controller under pytest-xdist too) and concludes: a correct
+with `record` (into the case's user_properties, so records reach the controller under pytest-xdist too; fixtures:
+infill.pytest_plugin.cases) and concludes: a correct
 completion passes, a wrong one is an expected outcome (xfail with the reason), an infrastructure fault is an error.
 The controller writes the report at the end (infill.pytest_plugin.collector). Options: infill.pytest_plugin.options.
 """
@@ -15,6 +16,7 @@ import pytest
 
 from infill.errors import InfillUsageError
 from infill.grading.verdict import Verdict
+from infill.pytest_plugin.cases import RECORDER, quick_repr_failure, run_fixtures
 from infill.pytest_plugin.collector import (
     CASE_PROPERTY,
     GATES,
@@ -31,7 +33,6 @@ from infill.pytest_plugin.options import (
     report_dir,
     usage_exit,
 )
-from infill.reporting.records import RECORD_PROPERTY
 from infill.run.session import Case
 
 
@@ -73,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: slow test (runs in CI; deselect with -m 'not slow')")
     config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
     config.stash[RUN] = RunHolder(config)
+    config.pluginmanager.register(run_fixtures(config), "infill-run-fixtures")   # infill_run, record
     start_progress(config)
     if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:
         # pytest-benchmark makes its folder where pytest was started, even when nothing is timed: the project's
@@ -134,6 +136,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.extra_keyword_matches.update({case.benchmark, case.model})  # so -k selects on them
             # every report of the case carries it, so a selected case that produced no record is known
             item.user_properties.append((CASE_PROPERTY, [case.benchmark, case.model, case.index]))
+            item.repr_failure = quick_repr_failure(item)
         if item.get_closest_marker("timing") and not run_timings:
             item.add_marker(pytest.mark.skip(reason="timing benchmark: run with --infill-timings"))
 
@@ -154,26 +157,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 session.config.stash[PROGRESS].update(f"warning: {warning}")
 
 
-@pytest.fixture(scope="session")
-def infill_run(request: pytest.FixtureRequest):
-    run = request.config.stash[RUN].get()
-    yield run
-    run.close()
-
-
-@pytest.fixture
-def record(request: pytest.FixtureRequest):
-    """record(outcome): the case's record, sent to the controller with the test's report."""
-    def record_outcome(outcome) -> None:
-        request.node.user_properties.append((RECORD_PROPERTY, outcome.record))
-    return record_outcome
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     """What only shows once a case runs (a model out of memory at batch size 1, weights that fail to load) stops
     the run with one line and exit code 2, as at the start, instead of failing every later case the same way;
     the report written at the end says INCOMPLETE and why."""
+    item.config.stash[RECORDER].item = item          # whose record `record` adds
     try:
         return (yield)
     except InfillUsageError as error:
