@@ -5,7 +5,8 @@ from infill.errors import InfillUsageError
 
 EXPECTED_SIZES = {"humaneval-single-line": 1033, "humaneval-multi-line": 5815, "humaneval-random-span": 1640,
                   "humaneval-random-span-light": 164, "santacoder-fim-py": 1043, "santacoder-fim-js": 1969,
-                  "santacoder-fim-java": 1780}
+                  "santacoder-fim-java": 1780,
+                  "safim-block": 8781, "safim-control": 8629, "safim-api": 310}     # SAFIM's paper: 17,720 in all
 
 
 def test_registry_names_and_sizes():

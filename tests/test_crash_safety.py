@@ -258,8 +258,9 @@ TINY_RUN = ["--infill-models", "ensemble", "--infill-limit", "12", "--infill-bat
 REPORT_FILES = ("samples.jsonl", "summary.json", "report.md")
 
 
-def pytest_run(cache: Path, report: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "bench_tests", "-q", "-p", "no:cacheprovider", *args,
+def pytest_run(cache: Path, report: Path, *args: str, verbosity: str = "-q") -> list[str]:
+    """-v: a line per test and the running stages' progress lines as they come (what the kill test reads)."""
+    return [sys.executable, "-m", "pytest", "bench_tests", verbosity, "-p", "no:cacheprovider", *args,
             "--infill-cache-dir", str(cache), "--infill-report-dir", str(report)]
 
 
@@ -327,16 +328,20 @@ def strip_summary(report: Path) -> dict:
     return summary
 
 
+RESULT_LINE = r"[^\n]* (?:PASSED|XFAIL|XPASS|FAILED|ERROR|SKIPPED)[^\n]*\n"     # a test's line under -v
+
+
 def phase_at_kill(output: str) -> str:
-    """Where a run was when it was killed, from its output: the last progress line and the cases graded since."""
+    """Where a run was when it was killed, from its -v output: the last stage's progress line and the cases
+    graded since."""
     if "[100%]" in output:
         return "report writing"
-    lines = list(re.finditer(r"\[infill\] ([^\n]*)\n", output))
+    lines = list(re.finditer(r"\[infill\] (\S+ \S+: (?:generating|scoring) [^\n]*)\n", output))
     if not lines:
         return "start-up, first batch or grading from the cache"
     last, tail = lines[-1].group(1), output[lines[-1].end():]
-    graded = len(re.findall(r"[.xsFE]", re.sub(r"\[\s*\d+%\]", "", tail)))
-    done = re.match(r"(\S+) (\S+): (\d+)/(\d+) done", last)
+    graded = len(re.findall(RESULT_LINE, tail))
+    done = re.match(r"(\S+) (\S+): generating (\d+)/(\d+)", last)
     if done:
         member, benchmark, count, total = done.group(1), done.group(2), int(done.group(3)), int(done.group(4))
         if count < total:
@@ -344,7 +349,9 @@ def phase_at_kill(output: str) -> str:
         if member == "tiny-qwen2-fim" and graded >= total:
             return f"scoring ({benchmark})"
         return f"grading ({member} {benchmark} cases)"
-    return "grading (ensemble candidates)" if last.startswith("scoring") else "grading (ensemble cases)"
+    if re.search(r"scoring \S+ (\d+)/\1 in ", last):
+        return "grading (ensemble candidates)" if not graded else "grading (ensemble cases)"
+    return f"scoring ({last.split()[1][:-1]})"
 
 
 def report_state(report: Path, previous: dict[str, bytes]) -> str:
@@ -416,7 +423,7 @@ def test_sigkill_anywhere_loses_nothing_and_never_leaves_a_mixed_report(tmp_path
         """Start a run on the shared cache, SIGKILL it `delay` s after `trigger` shows in its output (or after
         its last test, if what the trigger names is already in the cache), check what it left."""
         started = time.monotonic()
-        run = Watched(pytest_run(cache, report, *TINY_RUN))
+        run = Watched(pytest_run(cache, report, *TINY_RUN, verbosity="-v"))
         assert run.wait_for(rf"(?:{trigger})|\[100%\]") is not None, f"{aim}: nothing came\n{run.output[-3000:]}"
         time.sleep(delay)
         killed = run.kill()
@@ -428,14 +435,15 @@ def test_sigkill_anywhere_loses_nothing_and_never_leaves_a_mixed_report(tmp_path
         if outcome["hit"] != "report writing":
             assert killed and outcome["report"] == "previous", outcome
 
-    # (aim, trigger in the output, seeded delay after it): each run resumes the one killed before it. A batch line
-    # is printed once the batch is in the cache, so a kill right after it lands in the next batch.
-    graded12 = r"[^\n]*\n(?:[x.]\s*(?:\[\s*\d+%\]\s*)?){12}"          # the member's 12 cases, then scoring
+    # (aim, trigger in the output, seeded delay after it): each run resumes the one killed before it. A running
+    # stage's line shows some samples done (an AR batch is in the cache; diffusion rows finish inside a batch), so
+    # a kill right after it lands in a batch in flight.
+    graded12 = rf"[^\n]*\n(?:\[infill\][^\n]*\n|\n)*(?:{RESULT_LINE}){{12}}"   # the member's 12 cases, then scoring
     for benchmark in ("humaneval-single-line", "santacoder-fim-py"):
-        kill_at("generation (diffusion)", rf"diffusion/oracle {benchmark}: \d+/12 done, batch 1 ", 0.0)
-        kill_at("generation (AR)", rf"tiny-qwen2-fim {benchmark}: \d+/12 done, batch 1 ", 0.0)
-        kill_at("scoring", rf"tiny-qwen2-fim {benchmark}: 12/12 done{graded12}", rng.uniform(0.0, 0.05))
-        kill_at("grading", rf"scoring ar_plain:tiny-qwen2-fim {benchmark}", rng.uniform(0.0, 0.3))
+        kill_at("generation (diffusion)", rf"diffusion/oracle {benchmark}: generating [1-9]\d*/12,", 0.0)
+        kill_at("generation (AR)", rf"tiny-qwen2-fim {benchmark}: generating [1-9]\d*/12,", 0.0)
+        kill_at("scoring", rf"tiny-qwen2-fim {benchmark}: generating 12/12 in {graded12}", rng.uniform(0.0, 0.05))
+        kill_at("grading", rf"{benchmark}: scoring ar_plain:tiny-qwen2-fim (\d+)/\1 in ", rng.uniform(0.0, 0.3))
     mark(f"{len(outcomes)} kills")
 
     # a resumed run to the end, in a folder of its own: it measures how long writing the report takes
@@ -454,7 +462,7 @@ def test_sigkill_anywhere_loses_nothing_and_never_leaves_a_mixed_report(tmp_path
     mark("resumed run + 3 kills while writing the report")
     final = Watched(pytest_run(cache, report, *TINY_RUN))
     assert final.finish() == 0, final.output[-3000:]
-    assert "done, batch" not in final.output and "scoring" not in final.output      # all resumed from the cache
+    assert "generating" not in final.output and "scoring" not in final.output       # all resumed from the cache
     for path in cache.glob("*.jsonl"):                  # and no finished batch or chunk was redone
         ids = [json.loads(line)["sample_id"] for line in path.read_text().splitlines()[1:]]
         assert len(ids) == len(set(ids)), path
@@ -512,5 +520,5 @@ def test_two_runs_started_together_on_one_cache_directory_agree(tmp_path):
     # a third run finds everything in the shared cache
     third = Watched(pytest_run(tmp_path / "cache", tmp_path / "r2", *args))
     assert third.finish() == 0, third.output[-3000:]
-    assert "done, batch" not in third.output and "scoring" not in third.output
+    assert "generating" not in third.output and "scoring" not in third.output
     assert strip_samples(tmp_path / "r2") == strip_samples(tmp_path / "r0")

@@ -53,13 +53,18 @@ ENDLESS = {
     "csharp": "public class P { public static void Main() { long i = 0; while (true) i++; } }\n",
     "python": "i = 0\nwhile True:\n    i += 1\n",
 }
+# Large chunks that are never written reach the limit in a few allocations and take no time: with small ones that
+# are written (a JVM's zeroed arrays, a bytearray), a VM whose first touch of a page is slow (7 s per GiB on
+# these runners) ends the program at the time limit first; near its limit a JVM or Mono spends seconds collecting,
+# or Mono's collector fails inside itself and aborts (SIGABRT: a RUNTIME_ERROR by ExecEval's rule). None of that
+# says anything about the engine. Java's 2 GiB array is over its 2 GiB heap at once; bytes(n) is calloc'd.
 GREEDY = {
     "cpp": "#include <vector>\nint main(){ std::vector<char*> v; for (;;) v.push_back(new char[1 << 28]); }\n",
     "java": ("import java.util.*;\npublic class Main {\n public static void main(String[] x) {\n"
-             "  List<long[]> l = new ArrayList<>(); while (true) l.add(new long[1 << 20]); } }\n"),
+             "  List<long[]> l = new ArrayList<>(); while (true) l.add(new long[1 << 28]); } }\n"),
     "csharp": ("using System.Collections.Generic;\npublic class P { public static void Main() {\n"
-               " var l = new List<long[]>(); while (true) l.Add(new long[1 << 20]); } }\n"),
-    "python": "x = []\nwhile True:\n    x.append(bytearray(1 << 24))\n",
+               " var l = new List<long[]>(); while (true) l.Add(new long[1 << 26]); } }\n"),
+    "python": "x = []\nwhile True:\n    x.append(bytes(1 << 28))\n",
 }
 SPAWNS = {  # start processes that would outlive the program, then answer
     "cpp": ("#include <unistd.h>\n#include <cstdio>\nint main(){ for (int i = 0; i < 8; i++) if (fork() == 0) {"

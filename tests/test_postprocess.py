@@ -13,4 +13,6 @@ def test_none_is_verbatim():
 
 
 def test_registry_versions():
-    assert {p: POSTPROCESS[p].version for p in POSTPROCESS} == {"none": "none-v1", "first_line": "first-line-v1"}
+    assert {p: POSTPROCESS[p].version for p in POSTPROCESS} == {
+        "none": "none-v1", "first_line": "first-line-v1",
+        "safim_syntax": "safim-syntax-v1 (safim-truncate-block-v1, safim-truncate-control-v1, safim-truncate-api-v1)"}

@@ -28,6 +28,7 @@ import pytest
 
 from infill.grading import seccomp
 from infill.grading.execution import FAILED, PASSED, TIMEOUT, ExecutionResult, SandboxConfig, SandboxPool
+from infill.grading.sandbox_sys import world_writable_dirs
 
 REPO = Path(__file__).resolve().parent.parent
 SANDBOX_UID_MIN = 2_000_000_000  # programs' uids (when the grader is root)
@@ -154,11 +155,10 @@ def assert_workdirs_removed() -> None:
             assert os.listdir(tmp_root) == [], (pid, os.listdir(tmp_root))
 
 
-def skip_if_parent_is_shared(target: str) -> None:
-    """The "/work" targets are the checkout's parent folder: private where worktrees live side by side, not in a
-    clone under /tmp (every program may use /tmp, and under bubblewrap /tmp is the program's own)."""
-    if target == "/work" and os.stat(REPO.parent).st_mode & 0o002:
-        pytest.skip(f"the checkout's parent folder {REPO.parent} is writable by all users")
+def parent_is_shared() -> bool:
+    """Whether the folder holding the checkout is writable by all users (a clone under /tmp), not private like a
+    folder of worktrees side by side."""
+    return bool(os.stat(REPO.parent).st_mode & 0o002)
 
 
 def contained(p: SandboxPool, code: str, statuses=(FAILED,), mark: str | None = None,
@@ -223,20 +223,27 @@ def test_timeout_cannot_be_dodged(pool, dodge):
 # ---- reading what is not the program's ------------------------------------------------------------
 READ = ("import os\np = {path!r}\ndata = sorted(os.listdir(p))[:5] if os.path.isdir(p) else open(p, 'rb').read(200)\n"
         "raise AssertionError('LEAKED %r' % (data,))\n")
+# The folder holding the checkout: leaked when the program sees it as the host does, with the checkout in it. Under
+# bubblewrap the path may exist inside (a clone under /tmp: the program's own private /tmp), never with the checkout.
+READ_PARENT = ("import os\nnames = os.listdir({path!r})\nif {name!r} in names:\n"
+               "    raise AssertionError('LEAKED %r' % sorted(names)[:5])\n"
+               "raise AssertionError('not the host folder: %r' % sorted(names)[:5])\n")
 
 
-@pytest.mark.parametrize("target", ["project file", "project dir", "/work", "generation cache", "reports",
-                                    "home", "/etc/shadow", "secret file"])
+@pytest.mark.parametrize("target", ["project file", "project dir", "checkout's parent", "generation cache",
+                                    "reports", "home", "/etc/shadow", "secret file"])
 def test_cannot_read_private_files(pool, tmp_path, target):
-    skip_if_parent_is_shared(target)
     secret = tmp_path / "secret.txt"
     secret.write_text("s3cret-" + uuid.uuid4().hex)
-    path = {"project file": REPO / "README.md", "project dir": REPO, "/work": REPO.parent,
+    path = {"project file": REPO / "README.md", "project dir": REPO, "checkout's parent": REPO.parent,
             "generation cache": REPO / ".infill-cache", "reports": REPO / "reports", "home": Path("/root/.bashrc"),
             "/etc/shadow": Path("/etc/shadow"), "secret file": secret}[target]
-    result = contained(pool, READ.format(path=str(path)), leak_admitted=admits(pool, "read"))
+    code = (READ_PARENT.format(path=str(path), name=REPO.name) if target == "checkout's parent"
+            else READ.format(path=str(path)))
+    result = contained(pool, code, leak_admitted=admits(pool, "read"))
     if is_bwrap(pool):
-        assert result.detail.startswith(("FileNotFoundError", "PermissionError")), result
+        assert result.detail.startswith(("FileNotFoundError", "PermissionError",
+                                         "AssertionError: not the host folder")), result
     if target == "secret file":
         assert secret.read_text() not in result.detail or admits(pool, "read")
 
@@ -289,18 +296,23 @@ def test_secrets_in_the_environment_are_invisible(pools, mode, monkeypatch):
 
 
 # ---- writing where it should not ----------------------------------------------------------------
-@pytest.mark.parametrize("target", ["project", "generation cache", "home", ".bashrc", "/work"])
+@pytest.mark.parametrize("target", ["project", "generation cache", "home", ".bashrc", "checkout's parent"])
 def test_cannot_write_outside(pool, target):
-    skip_if_parent_is_shared(target)
     if not ROOT and not is_bwrap(pool):
         pytest.skip("the fallback runs programs as the grader's uid when not root (admitted)")
     name = f"escape-{uuid.uuid4().hex}"
     path = {"project": REPO / name, "generation cache": REPO / ".infill-cache" / name, "home": Path("/root") / name,
-            ".bashrc": Path("/root/.bashrc"), "/work": REPO.parent / name}[target]
+            ".bashrc": Path("/root/.bashrc"), "checkout's parent": REPO.parent / name}[target]
     existed = path.exists()
     code = f"open({str(path)!r}, 'a').close()\nraise AssertionError('LEAKED')\n"  # opening is enough: no content
-    result = contained(pool, code)
-    assert result.detail.startswith(("FileNotFoundError", "PermissionError", "OSError: [Errno 30]")), result
+    # The fallback admits writing where all users can (a checkout's parent under /tmp), and removes what the program
+    # left there after it; bubblewrap's /tmp is the program's own, and not writable but for its working folder.
+    admitted = target == "checkout's parent" and parent_is_shared() and admits(pool, "write")
+    result = contained(pool, code, leak_admitted=admitted)
+    if not admitted:
+        assert result.detail.startswith(("FileNotFoundError", "PermissionError", "OSError: [Errno 30]")), result
+    elif str(REPO.parent) not in world_writable_dirs():     # deeper than the fallback cleans: admitted, not promised
+        path.unlink(missing_ok=True)
     assert path.exists() == existed
 
 

@@ -14,11 +14,12 @@ from infill.config.settings import KindSettings
 
 class SampleGrader(Protocol):
     """Grades one benchmark kind's completions. `prefetch` may start slow work (sandboxed execution) for many
-    samples at once; `grade` returns one sample's verdict (an `infill.grading.verdict.Verdict`)."""
+    samples at once (and, for a grader that keeps verdicts on disk, return (from that cache, needed) for the
+    progress lines); `grade` returns one sample's verdict (an `infill.grading.verdict.Verdict`)."""
 
     def excluded(self, sample: Sample) -> str | None: ...       # why it cannot be graded here (a missing toolchain)
 
-    def prefetch(self, pairs: list[tuple[Sample, str]]) -> None: ...
+    def prefetch(self, pairs: list[tuple[Sample, str]]) -> tuple[int, int] | None: ...
 
     def grade(self, sample: Sample, completion: str): ...
 

@@ -32,7 +32,7 @@ OPTIONS: tuple[Option, ...] = (
            "santacoder, all); default: what the selected models have"),
     Option("--infill-limit", "infill_limit", "grade only the first N samples of each benchmark"),
     Option("--infill-report-dir", "infill_report_dir", f"where report.md, summary.json, samples.jsonl go "
-           f"(default {DEFAULT_REPORT_DIR})"),
+           f"(default {DEFAULT_REPORT_DIR} in the project folder)"),
     Option("--infill-em-rule", "infill_em_rule", "exact-match rule that decides pass/xfail on SantaCoder-FIM: "
            "first_line or full (both are always reported)", "first_line"),
     Option("--infill-timeout", "infill_timeout", "seconds per HumanEval-Infill program (reference: 3.0)", "3.0"),
@@ -61,7 +61,8 @@ OPTIONS: tuple[Option, ...] = (
            "oracle, fixed:N, confidence[:L1,...] (default: oracle,confidence); each is its own MODEL/POLICY row"),
     Option("--infill-postprocess", "infill_postprocess", "none or first_line (overrides the profile)"),
     Option("--infill-dtype", "infill_dtype", "float32, bfloat16 or float16 (default: bf16 on GPU, fp32 on CPU)"),
-    Option("--infill-cache-dir", "infill_cache_dir", f"generation cache folder (default {DEFAULT_CACHE_DIR})"),
+    Option("--infill-cache-dir", "infill_cache_dir", f"cache folder of generations, scores and verdicts (default "
+           f"{DEFAULT_CACHE_DIR} in the project folder)"),
     Option("--infill-ensemble", "infill_ensemble", "NAME=MODEL+MODEL[+...]: a perplexity ensemble of these models "
            "(a diffusion member names its length policy, e.g. tiny-qwen2-diffusion/oracle); repeatable",
            kind="list", metavar="NAME=MODEL+MODEL"),

@@ -46,7 +46,8 @@ class ARFimBackend:
         return filled, {name: {"value": getattr(filled, name), "origin": origin}
                         for name, origin in resolved.origins.items()}
 
-    def generate(self, loaded, samples: list[Sample], settings):
+    def generate(self, loaded, samples: list[Sample], settings, partial=None):
+        """(`partial` unused: an AR batch is short, its progress shows when it is yielded.)"""
         from infill.generation.ar import ARFimGenerator, Request
         from infill.generation.sampling import SamplingSettings
 

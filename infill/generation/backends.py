@@ -10,7 +10,7 @@ Backend modules import torch only inside `generate`.
 from __future__ import annotations
 
 import importlib
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from infill.benchmarks.sample import Sample
 from infill.generation.length import LengthPolicy
@@ -28,8 +28,11 @@ class GenerationBackend(Protocol):
         """(`settings` with whatever the loaded model decides filled in, {setting: {value, origin}} for the report);
         `command_line` names the values the user set."""
 
-    def generate(self, loaded, samples: list[Sample], settings) -> Iterator[tuple[list[Sample], list[str]]]:
-        """Raw completions for `samples` with the loaded model (infill.generation.loading.LoadedModel)."""
+    def generate(self, loaded, samples: list[Sample], settings,
+                 partial: Callable[[float], None] | None = None) -> Iterator[tuple[list[Sample], list[str]]]:
+        """Raw completions for `samples` with the loaded model (infill.generation.loading.LoadedModel). A backend
+        whose batches take long calls `partial(n)` with how many samples of the batch under way are finished so
+        far (progress only: the batch is yielded when done)."""
 
 
 def make_backend(spec: ModelSpec, length_policy: LengthPolicy | None = None) -> GenerationBackend:

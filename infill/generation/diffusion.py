@@ -107,6 +107,7 @@ class DiffusionInfiller:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.device = next(model.parameters()).device
         self.forwards = 0             # model rows run (a row in a batch counts one): for the benchmark
+        self.on_rows_done = None      # called with how many rows just finished (progress only)
 
     def infill(self, requests: list[DiffusionRequest], settings: DiffusionSettings, batch_size: int,
                with_confidence: bool = False):
@@ -170,7 +171,10 @@ class DiffusionInfiller:
             if active:
                 self._step(active, step, settings, draws)
             if settings.alg != "p2_remask":
-                rows = [r for r in rows if r.masked]               # finished rows leave the batch
+                left = [r for r in rows if r.masked]               # finished rows leave the batch
+                if self.on_rows_done is not None and len(left) < len(rows):
+                    self.on_rows_done(len(rows) - len(left))
+                rows = left
                 if not rows:
                     return
 

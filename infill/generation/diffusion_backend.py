@@ -38,16 +38,23 @@ class DiffusionBackend:
         """The sampler's settings are the run's own (nothing comes from the model's files)."""
         return settings, {}
 
-    def generate(self, loaded, samples: list[Sample], settings):
+    def generate(self, loaded, samples: list[Sample], settings, partial=None):
         from infill.generation.diffusion import DiffusionInfiller, DiffusionRequest
 
         infiller = DiffusionInfiller(loaded.model, loaded.tokenizer)
         sampler, policy = settings.sampler(), self.policy
+        rows_per_sample, finished_rows = len(policy.lengths) if policy.kind == "confidence" else 1, [0]
+
+        def rows_done(count: int) -> None:      # a batch runs for tens of seconds: say how far it got
+            finished_rows[0] += count
+            if partial is not None:
+                partial(min(finished_rows[0] / rows_per_sample, len(batch) - 1))
+        infiller.on_rows_done = rows_done
         encode = lambda text: loaded.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
         ordered = sorted(samples, key=lambda s: (-len(encode(s.prefix + s.suffix)), s.sample_id))
         step = max(1, settings.batch_size // max(1, len(policy.lengths)))
         for first in range(0, len(ordered), step):
-            batch = ordered[first:first + step]
+            batch, finished_rows[0] = ordered[first:first + step], 0
             if policy.kind == "confidence":
                 requests = [DiffusionRequest(s.sample_id, diffusion_prefix(s), s.suffix, n)
                             for s in batch for n in policy.lengths]

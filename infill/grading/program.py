@@ -33,12 +33,21 @@ class ProgramGrader:
         """Every sample can be graded (the sandbox is checked at start-up)."""
         return None
 
-    def prefetch(self, pairs: list[tuple[Sample, str]]) -> None:
-        """Start executing every program of `pairs` now; `grade` later waits for each."""
+    def prefetch(self, pairs: list[tuple[Sample, str]]) -> tuple[int, int] | None:
+        """Start executing every program of `pairs` now; `grade` later waits for each. Returns (from the verdict
+        cache, needed): of the programs not already run or started in this run, how many the cache held (None
+        without a cache)."""
+        needed, hits = set(), 0
         for sample, completion in pairs:
             program = self.assemble(sample, completion)
-            if program not in self._pending and self._known(program) is None:
+            if program in needed or program in self._pending or program in self._finished:
+                continue
+            needed.add(program)
+            if self._known(program) is not None:
+                hits += 1
+            else:
                 self._pending[program] = self.tools.pool.submit(program)
+        return None if self.tools.verdicts is None else (hits, len(needed))
 
     def grade(self, sample: Sample, completion: str) -> Verdict:
         program = self.assemble(sample, completion)

@@ -23,15 +23,17 @@ class GradingService:
             self.graders[kind.name] = kind.grader(self.tools)
         return self.graders[kind.name]
 
-    def prefetch(self, pairs: list[tuple[Sample, str | None]]) -> None:
-        """Start the slow part (sandboxed execution) of every pair with a completion now."""
+    def prefetch(self, pairs: list[tuple[Sample, str | None]]) -> tuple[int, int] | None:
+        """Start the slow part (sandboxed execution) of every pair with a completion now. Returns (verdicts from
+        the cache, verdicts needed) over the graders that keep verdicts on disk, None when none does."""
         by_grader: dict[int, tuple[object, list]] = {}
         for sample, completion in pairs:
             if completion is not None:
                 grader = self._grader(sample)
                 by_grader.setdefault(id(grader), (grader, []))[1].append((sample, completion))
-        for grader, chosen in by_grader.values():
-            grader.prefetch(chosen)
+        counts = [grader.prefetch(chosen) for grader, chosen in by_grader.values()]
+        counts = [c for c in counts if c is not None]
+        return (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts else None
 
     def excluded(self, sample: Sample) -> str | None:
         """Why this sample cannot be graded on this machine (reported, never graded as a failure), or None."""

@@ -45,10 +45,16 @@ class UnitTestGrader:
         toolchain = self.pool.toolchain(sample.language)
         return None if toolchain.available else f"{sample.language}: {toolchain.reason}"
 
-    def prefetch(self, pairs: list[tuple[Sample, str]]) -> None:
+    def prefetch(self, pairs: list[tuple[Sample, str]]) -> tuple[int, int] | None:
+        """Start every program that runs; returns (outcomes the cache held, programs that run), None without a
+        cache folder."""
+        needed, hits = set(), 0
         for sample, completion in pairs:
             if self._runs(sample, completion):
-                self._submit(sample, assemble_program(sample.extra["eval_prompt"], completion))
+                key = self._submit(sample, assemble_program(sample.extra["eval_prompt"], completion))
+                hits += key not in needed and key not in self.pending
+                needed.add(key)
+        return None if self.tools.verdict_dir is None else (hits, len(needed))
 
     def _runs(self, sample: Sample, completion: str) -> bool:
         return bool(json.loads(sample.test)) and completion != sample.canonical

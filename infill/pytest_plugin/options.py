@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infill.config.options import DEFAULT_REPORT_DIR, OPTIONS, TIMINGS_OPTION
+from infill.config.options import DEFAULT_CACHE_DIR, DEFAULT_REPORT_DIR, OPTIONS, TIMINGS_OPTION
 from infill.errors import InfillUsageError
 
 
@@ -34,21 +34,45 @@ def add_options(parser: pytest.Parser) -> None:
                     help=TIMINGS_OPTION.help)
 
 
+# Options naming a folder or file of the project's: resolved where they were given (resolved_path)
+PATH_OPTIONS = ("infill_cache_dir", "infill_report_dir", "infill_gates")
+
+
 def raw_values(config: pytest.Config) -> dict:
-    """Each option's value: command line first, then the ini key (None where neither gives one)."""
+    """Each option's value: command line first, then the ini key (None where neither gives one); the paths of
+    PATH_OPTIONS absolute (resolved_path), the cache's default included."""
     values = {}
     for option in OPTIONS:
         value = config.getoption(option.dest)
         values[option.dest] = value if value is not None else (config.getini(option.dest) or None)
+    for dest in PATH_OPTIONS:
+        values[dest] = resolved_path(config, dest, values[dest])
+    values["infill_cache_dir"] = values["infill_cache_dir"] or str(project_root(config) / DEFAULT_CACHE_DIR)
     values[TIMINGS_OPTION.dest] = config.getoption(TIMINGS_OPTION.dest)
     values["keyword"] = config.getoption("keyword", "")      # -k: names a benchmark or group to add (run_config)
     return values
 
 
+def project_root(config: pytest.Config) -> Path:
+    """The project's folder: the ini file's (pyproject.toml, pytest.ini, ...), else pytest's rootdir. Not the
+    current folder: `pytest /path/to/bench_tests` run from elsewhere uses the project's cache and reports."""
+    return config.inipath.parent if config.inipath else config.rootpath
+
+
+def resolved_path(config: pytest.Config, dest: str, value: str | None) -> str | None:
+    """A path option made absolute: given on the command line, relative to where pytest was started (as a shell
+    user means it); given by the ini key, relative to the ini file's folder (as its author means it)."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return str(path)
+    return str((config.invocation_params.dir if config.getoption(dest) is not None else project_root(config)) / path)
+
+
 def report_dir(config: pytest.Config, given: str | None, default: str = DEFAULT_REPORT_DIR) -> Path:
-    """--infill-report-dir (relative to where pytest was started), else `default`."""
-    directory = Path(given or default)
-    return directory if directory.is_absolute() else config.invocation_params.dir / directory
+    """The report folder: `given` (already resolved by raw_values), else `default` in the project's folder."""
+    return Path(given) if given else project_root(config) / default
 
 
 class UsageExit(pytest.exit.Exception):
@@ -69,21 +93,6 @@ def usage_exit(error: InfillUsageError, at_session_start: bool = False, config: 
             sys.stderr.write(f"infill-bench: error: {error}\n")
             sys.stderr.flush()
     raise UsageExit(f"error: {error}", returncode=2)
-
-
-class TerminalProgress:
-    """Generation progress, shown live even while pytest captures the test's output (nothing on xdist workers)."""
-
-    def __init__(self, config: pytest.Config):
-        self.config = config
-
-    def update(self, message: str) -> None:
-        capture = self.config.pluginmanager.getplugin("capturemanager")
-        reporter = self.config.pluginmanager.getplugin("terminalreporter")
-        if reporter is None or hasattr(self.config, "workerinput"):
-            return
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.write_line(f"[infill] {message}")
 
 
 @dataclass
@@ -130,7 +139,8 @@ class RunHolder:
     def build(self):
         from infill.pytest_plugin.devices import gpu_count
         from infill.run.build import build_run
-        return build_run(self.run_config(), TerminalProgress(self.config), gpu=gpu_count() > 0)
+        from infill.pytest_plugin.progress import PROGRESS
+        return build_run(self.run_config(), self.config.stash[PROGRESS], gpu=gpu_count() > 0)
 
 
 RUN = pytest.StashKey[RunHolder]()

@@ -2,7 +2,8 @@
 
 `pytest_generate_tests` parametrizes each `@pytest.mark.infill(kind=...)` test function over the run's plan for
 that kind (one case per model and sample); the test body calls `infill_run.evaluate(case)`, records the outcome
-through `record_property` (so records reach the controller under pytest-xdist too) and concludes: a correct
+with `record` (into the case's user_properties, so records reach the controller under pytest-xdist too; fixtures:
+infill.pytest_plugin.cases) and concludes: a correct
 completion passes, a wrong one is an expected outcome (xfail with the reason), an infrastructure fault is an error.
 The controller writes the report at the end (infill.pytest_plugin.collector). Options: infill.pytest_plugin.options.
 """
@@ -16,6 +17,7 @@ import pytest
 from infill.errors import InfillUsageError
 from infill.grading.execution import printable
 from infill.grading.verdict import Verdict
+from infill.pytest_plugin.cases import RECORDER, quick_repr_failure, run_fixtures
 from infill.pytest_plugin.collector import (
     CASE_PROPERTY,
     GATES,
@@ -23,29 +25,34 @@ from infill.pytest_plugin.collector import (
     ReportCollector,
 )
 from infill.pytest_plugin.kinds import check_test_functions, note_test_function
+from infill.pytest_plugin.progress import PROGRESS, start_progress
 from infill.pytest_plugin.options import (
     RUN,
     RunHolder,
-    TerminalProgress,
     add_options,
+    project_root,
     report_dir,
     usage_exit,
 )
-from infill.reporting.records import RECORD_PROPERTY
 from infill.run.session import Case
+
+
+BENCHMARK_STORAGE_DEFAULT = "file://./.benchmarks"      # pytest-benchmark's --benchmark-storage default
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config):
     """Under `-n N` without an explicit --dist, use loadgroup: every case of one model group runs on one worker
     (infill.pytest_plugin.scheduling). (Not in addopts: pytest-benchmark switches itself off whenever --dist is
-    set, even without -n.)"""
+    set, even without -n.) A wrapper, so that it runs before xdist's own tryfirst hook sets "load": which of two
+    tryfirst hooks from entry points runs first depends on the order the plugins were loaded in."""
     if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "no":
         config.option.dist = "loadgroup"
+    return (yield)
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -70,6 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: slow test (runs in CI; deselect with -m 'not slow')")
     config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
     config.stash[RUN] = RunHolder(config)
+    config.pluginmanager.register(run_fixtures(config), "infill-run-fixtures")   # infill_run, record
+    start_progress(config)
+    if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:
+        # pytest-benchmark makes its folder where pytest was started, even when nothing is timed: the project's
+        config.option.benchmark_storage = f"file://{project_root(config) / '.benchmarks'}"
     config.pluginmanager.register(ReportCollector(config), "infill-report-collector")
     if config.pluginmanager.hasplugin("benchmark"):   # pytest-benchmark: GPU/torch fields in its machine_info
         from infill.pytest_plugin import timings
@@ -79,15 +91,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RegressionReporter(config), "infill-benchmark-regressions")
 
 
-def load_gates_option(config: pytest.Config, given: str | None):
-    """--infill-gates is relative to where pytest was started; the ini key to the ini file's folder."""
+def load_gates_option(given: str | None):
+    """--infill-gates, already resolved (relative to where pytest was started; the ini key to the ini file's
+    folder: infill.pytest_plugin.options.resolved_path)."""
     from infill.reporting.gates import load_gates
-    if not given:
-        return None
-    base = config.invocation_params.dir if config.getoption("infill_gates") else \
-        (config.inipath.parent if config.inipath else config.rootpath)
-    path = Path(given)
-    return load_gates(path if path.is_absolute() else base / path)
+    return load_gates(Path(given)) if given else None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -100,7 +108,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):      # gates and the report folder: the controller's
         from infill.reporting.report import check_report_dir
         try:
-            session.config.stash[GATES] = load_gates_option(session.config, parsed.gates)   # cheap, fails fast
+            session.config.stash[GATES] = load_gates_option(parsed.gates)   # cheap, fails fast
             # an unwritable report folder stops the run now, not after hours of generation and grading
             check_report_dir(report_dir(session.config, parsed.report_dir))
         except InfillUsageError as error:
@@ -134,6 +142,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.extra_keyword_matches.update({case.benchmark, case.model})  # so -k selects on them
             # every report of the case carries it, so a selected case that produced no record is known
             item.user_properties.append((CASE_PROPERTY, [case.benchmark, case.model, case.index]))
+            item.repr_failure = quick_repr_failure(item)
         if item.get_closest_marker("timing") and not run_timings:
             item.add_marker(pytest.mark.skip(reason="timing benchmark: run with --infill-timings"))
 
@@ -149,24 +158,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                               holder.run_config().allow_partial_replay)
         except InfillUsageError as error:
             usage_exit(error, config=session.config)
-        progress = TerminalProgress(session.config)
-        for warning in holder.run.warnings:             # e.g. a language without its toolchain: said once, now
-            progress.update(f"warning: {warning}")
-
-
-@pytest.fixture(scope="session")
-def infill_run(request: pytest.FixtureRequest):
-    run = request.config.stash[RUN].get()
-    yield run
-    run.close()
-
-
-@pytest.fixture
-def record(request: pytest.FixtureRequest):
-    """record(outcome): the case's record, sent to the controller with the test's report."""
-    def record_outcome(outcome) -> None:
-        request.node.user_properties.append((RECORD_PROPERTY, outcome.record))
-    return record_outcome
+        if not hasattr(session.config, "workerinput"):
+            for warning in holder.run.warnings:         # e.g. a language without its toolchain: said once, now
+                session.config.stash[PROGRESS].update(f"warning: {warning}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -174,6 +168,7 @@ def pytest_runtest_call(item: pytest.Item):
     """What only shows once a case runs (a model out of memory at batch size 1, weights that fail to load) stops
     the run with one line and exit code 2, as at the start, instead of failing every later case the same way;
     the report written at the end says INCOMPLETE and why."""
+    item.config.stash[RECORDER].item = item          # whose record `record` adds
     try:
         return (yield)
     except InfillUsageError as error:

@@ -39,7 +39,7 @@ def build_run(config: RunConfig, progress: Progress | None = None, gpu: bool = F
     if config.sandbox.isolation == "bwrap" and any(kind_of(b).executes_programs for b in benchmarks):
         check_bubblewrap(grading)
     return BenchmarkRun(sources, benchmarks, config.benchmarks is not None, grading, pool, config.limit,
-                        config.shard, notes + run_notes(config, sources, pool, gpu), config.profile.name)
+                        config.shard, notes + run_notes(config, sources, pool, gpu), config.profile.name, progress)
 
 
 def default_benchmarks(sources: dict, named_by_keyword: tuple[str, ...] = ()) -> list[str]:

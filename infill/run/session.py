@@ -15,6 +15,7 @@ from infill.generation.pool import ModelPool
 from infill.grading.service import GradingService
 from infill.grading.verdict import Verdict
 from infill.reporting.records import make_record, samples_record
+from infill.run.progress import CacheCount, Progress, SilentProgress
 from infill.run.shard import Shard
 from infill.sources.base import CompletionSource
 
@@ -38,8 +39,9 @@ class CaseOutcome:
 class BenchmarkRun:
     def __init__(self, sources: dict[str, CompletionSource], benchmarks: list[str], explicit_benchmarks: bool,
                  grading: GradingService, pool: ModelPool, limit: int | None = None, shard: Shard | None = None,
-                 notes: list[str] | None = None, profile: str = "tiny"):
+                 notes: list[str] | None = None, profile: str = "tiny", progress: Progress | None = None):
         self.sources, self.benchmarks, self.explicit_benchmarks = sources, benchmarks, explicit_benchmarks
+        self.progress = progress or SilentProgress()
         self.grading, self.pool, self.limit, self.shard = grading, pool, limit, shard
         self.notes, self.profile = list(notes or []), profile
         self.selected: dict[tuple[str, str], list[int]] = {}    # (model, benchmark) -> indices left after -k
@@ -138,8 +140,15 @@ class BenchmarkRun:
         source.prepare(benchmark, list(wanted.values()))
         pending = source.candidates_to_grade(benchmark)
         if pending:
+            self.count_cached(model, benchmark, self.grading.prefetch(pending))
             source.take_verdicts(benchmark, self.grading.grade_many(pending))
-        self.grading.prefetch([(s, c) for s in self.selected_samples(model, benchmark) for c in source.candidates(s)])
+        self.count_cached(model, benchmark, self.grading.prefetch(
+            [(s, c) for s in self.selected_samples(model, benchmark) for c in source.candidates(s)]))
+        self.progress.group_ready(model, benchmark)
+
+    def count_cached(self, model: str, benchmark: str, counts: tuple[int, int] | None) -> None:
+        if counts is not None and counts[1]:
+            self.progress.from_cache(CacheCount(model, benchmark, "verdicts", *counts))
 
     def worker_group(self, model: str) -> str:
         """Models that must share a worker: rows of one model (root name) and an ensemble with its members."""

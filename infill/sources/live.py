@@ -9,7 +9,6 @@ resumes from the cache without regenerating finished batches.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from infill.benchmarks import BENCHMARKS, load_benchmark
 from infill.benchmarks.sample import Sample
@@ -21,7 +20,7 @@ from infill.generation.loading import check_available
 from infill.generation.pool import ModelPool
 from infill.generation.postprocess import POSTPROCESS
 from infill.models.registry import ModelSpec
-from infill.run.progress import Progress
+from infill.run.progress import CacheCount, Meter, Progress
 from infill.sources.base import CompletionSource
 
 
@@ -106,17 +105,24 @@ class LiveSource(CompletionSource):
         postprocess = POSTPROCESS[settings.postprocess]
         cache = self.cache_for(benchmark, refresh=self.cache_options.refresh and benchmark not in self.refreshed)
         self.refreshed.add(benchmark)
-        done = {**cache.load(), **have}
+        cached = cache.load()
+        done = {**cached, **have}
         todo = [s for s in samples if s.sample_id not in done]
-        total, started, batches = len(done) + len(todo), time.perf_counter(), 0
+        needed = {s.sample_id for s in samples if s.sample_id not in have}
+        self.progress.from_cache(CacheCount(self.model, benchmark, "generations", len(needed & cached.keys()),
+                                            len(needed)))
+        meter = Meter(self.model, benchmark, "generating", len(needed), len(needed) - len(todo))
+        total, generated = len(done) + len(todo), 0
+        partial = lambda finished: self.progress.advance(meter.reading(meter.first + generated + finished))
+        if todo:
+            self.progress.advance(meter.reading(meter.first))
         try:
-            for batch, raw in self.backend.generate(self._load(), todo, settings) if todo else ():
+            for batch, raw in self.backend.generate(self._load(), todo, settings, partial) if todo else ():
                 finished = {s.sample_id: postprocess.apply(text, s) for s, text in zip(batch, raw)}
                 cache.append(finished)                  # durable before the next batch starts
                 done.update(finished)
-                batches += 1
-                self.progress.update(f"{self.model} {benchmark}: {len(done)}/{total} done, batch {batches} "
-                                     f"({time.perf_counter() - started:.0f} s)")
+                generated += len(batch)
+                self.progress.advance(meter.reading(meter.first + generated, finished=generated == len(todo)))
         except RuntimeError as error:                   # torch.cuda.OutOfMemoryError is a RuntimeError
             from infill.generation.memory import out_of_memory_error
             usage = out_of_memory_error(error, f"model {self.model} ran out of memory generating {benchmark}",

@@ -50,7 +50,7 @@ class EnsembleCore:
             for member in self.spec.members:
                 self.members[member].prepare(benchmark, samples)
             by_index = self.candidates_by_index(samples)
-            per_scorer = [{use.label: self.scores.score(use, benchmark, samples, completions)
+            per_scorer = [{use.label: self.scores.score(use, benchmark, samples, completions, self.spec.name)
                            for use in self.spec.scorers} for completions in by_index]
         except Exception as error:
             self.failed[benchmark] = f"{type(error).__name__}: {error}"

@@ -13,7 +13,7 @@ from infill.benchmarks.sample import Sample
 from infill.config.live_settings import LiveSettings
 from infill.generation.cache import GenerationCache
 from infill.generation.diffusion_backend import diffusion_prefix
-from infill.run.progress import Progress
+from infill.run.progress import CacheCount, Meter, Progress
 from infill.scoring.registry import SCORERS
 from infill.scoring.scored import Scored
 from infill.sources.ensemble.spec import ScorerUse
@@ -51,8 +51,9 @@ class ScoreService:
         return "\n".join(head[-(lines[0] + 1):]), completion, "\n".join(sample.suffix.split("\n")[:lines[1]])
 
     def score(self, use: ScorerUse, benchmark: str, samples: list[Sample],
-              completions: dict[str, dict[str, str | None]]) -> dict[str, list[Scored]]:
-        """member -> one score per sample (UNSCORED where the member has no completion)."""
+              completions: dict[str, dict[str, str | None]], owner: str | None = None) -> dict[str, list[Scored]]:
+        """member -> one score per sample (UNSCORED where the member has no completion). `owner`: the ensemble the
+        scores are for, as progress names it."""
         spec, loaded = self.models[use.model], self.pool.get(self.models[use.model])
         self.identities[use.model] = loaded.weights_identity
         window = self.settings.for_benchmark(benchmark, "diffusion").window if use.scorer == "diffusion" else None
@@ -76,12 +77,16 @@ class ScoreService:
                 key = keyed[member].get(sample.sample_id)
                 if key is not None and key not in known:
                     todo.setdefault(key, self.context(use, sample, texts[sample.sample_id]))
-        self._score_missing(use, benchmark, loaded, score_dtype, window, todo, known, cache)
+        needed = {key for keys in keyed.values() for key in keys.values()}
+        self.progress.from_cache(CacheCount(owner or use.label, benchmark, "scores", len(needed) - len(todo),
+                                            len(needed)))
+        meter = Meter(owner or use.label, benchmark, f"scoring {use.label}", len(todo))
+        self._score_missing(use, benchmark, loaded, score_dtype, window, todo, known, cache, meter)
         return {member: [known[keyed[member][s.sample_id]] if s.sample_id in keyed[member] else UNSCORED
                          for s in samples] for member in completions}
 
     def _score_missing(self, use: ScorerUse, benchmark: str, loaded, score_dtype: str, window, todo: dict,
-                       known: dict, cache: GenerationCache) -> None:
+                       known: dict, cache: GenerationCache, meter: Meter) -> None:
         keys, model = list(todo), loaded.model
         if keys and score_dtype == "float64":
             import copy
@@ -91,6 +96,8 @@ class ScoreService:
         from infill.models.prompt_formats import PROMPT_FORMATS
         prompt_format = PROMPT_FORMATS.get(self.models[use.model].prompt_format)
         step = self.options.batch_size * 8             # cache granularity: a kill loses at most one chunk
+        if keys:
+            self.progress.advance(meter.reading(0))
         for first in range(0, len(keys), step):
             chunk = keys[first:first + step]
             try:
@@ -106,7 +113,7 @@ class ScoreService:
                 raise usage from None
             cache.append({k: json.dumps([s.mean_nll, s.tokens]) for k, s in zip(chunk, scored)})
             known.update(zip(chunk, scored))
-            self.progress.update(f"scoring {use.label} {benchmark}: {min(first + step, len(keys))}/{len(keys)}")
+            self.progress.advance(meter.reading(min(first + step, len(keys)), finished=first + step >= len(keys)))
 
 
 def context_key(triple: tuple[str, str, str]) -> str:
