@@ -84,7 +84,7 @@ def test_shifted_head_row_j_is_predicted_by_position_j_minus_1(infiller):
     row_ids = [5, 6, 7, infiller.mask_id, infiller.mask_id, 9]
     from infill.generation.diffusion import _Row
     row = _Row(REQUESTS[0], row_ids, 3, 2, {3, 4})
-    [logits] = infiller._logits_at([row], [[3, 4]])
+    logits = infiller._logits_at([row], [[3, 4]])          # [positions of every row, vocab]
     full = infiller.model(input_ids=torch.tensor([row_ids]), is_causal=False).logits[0]
     shifted = torch.cat([full[:1], full[:-1]])
     assert torch.allclose(logits, shifted[[3, 4]], atol=1e-5)
@@ -98,3 +98,25 @@ def test_mask_id_comes_from_the_tokenizer():
     tokenizer.mask_token = None
     with pytest.raises(ValueError, match="no mask token"):
         DiffusionInfiller(model, tokenizer)
+
+
+def reference_top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """The reference's top-p (Open-dLLM's `top_p_logits`): a stable descending argsort and a cumulative softmax."""
+    ordered, order = torch.sort(logits, descending=True, stable=True)
+    above = torch.cumsum(torch.softmax(ordered, dim=-1), dim=-1) > top_p
+    remove = torch.zeros_like(above)
+    remove[..., 1:] = above[..., :-1]
+    return ~torch.zeros_like(remove).scatter(-1, order, remove)
+
+
+@pytest.mark.parametrize("top_p", [0.05, 0.5, 0.9, 0.95, 0.999999])
+@pytest.mark.parametrize("levels", [3, 40, None])        # few distinct values: many ties at the cut
+def test_top_p_without_argsort_keeps_what_the_stable_sort_keeps(top_p, levels):
+    from infill.generation.diffusion_tokens import top_p_kept
+    generator = torch.Generator().manual_seed(levels or 0)
+    logits = torch.randn((64, 1000), generator=generator) * 3
+    if levels:
+        logits = torch.round(logits * levels / 10) * 10 / levels
+    logits[0, :] = 0.0                                       # one flat row: every token ties
+    logits[1, ::2] = -0.0                                    # signed zeros compare equal
+    assert torch.equal(top_p_kept(logits, top_p), reference_top_p_kept(logits, top_p))

@@ -141,7 +141,7 @@ class DiffusionInfiller:
         def score(chunk: list[int]) -> None:
             with torch.inference_mode():
                 logits = self._logits_at([rows[i] for i in chunk], [list(rows[i].variable) for i in chunk])
-            for i, row_logits in zip(chunk, logits):
+            for i, row_logits in zip(chunk, logits.split([rows[i].length for i in chunk])):
                 row = rows[i]
                 if row.length:
                     targets = torch.tensor(row.ids[row.start:row.start + row.length], device=row_logits.device)
@@ -178,8 +178,9 @@ class DiffusionInfiller:
                 if not rows:
                     return
 
-    def _logits_at(self, rows: list[_Row], wanted: list[list[int]]) -> list[torch.Tensor]:
-        """Shifted logits at the wanted positions of each row: row j is predicted by the hidden state at j - 1."""
+    def _logits_at(self, rows: list[_Row], wanted: list[list[int]]) -> torch.Tensor:
+        """Shifted logits at the wanted positions of each row, row after row ([sum of wanted, vocab]): row j is
+        predicted by the hidden state at j - 1."""
         width = max(len(r.ids) for r in rows)
         input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         attention = torch.zeros((len(rows), width), dtype=torch.long)
@@ -191,21 +192,26 @@ class DiffusionInfiller:
         self.forwards += len(rows)
         index_rows = torch.tensor([i for i, w in enumerate(wanted) for _ in w], device=self.device)
         index_pos = torch.tensor([max(p - 1, 0) for w in wanted for p in w], device=self.device)
-        logits = self.model.lm_head(hidden[index_rows, index_pos])
-        return list(torch.split(logits, [len(w) for w in wanted]))
+        return self.model.lm_head(hidden[index_rows, index_pos])
 
     def _step(self, rows: list[_Row], step: int, settings: DiffusionSettings, draws) -> None:
         remask = settings.alg == "p2_remask"
         wanted = [list(r.variable) if remask else sorted(r.masked) for r in rows]
-        for row, positions, logits in zip(rows, wanted, self._logits_at(rows, wanted)):
-            token_draws, select_draws = draws[id(row)]
-            tokens, confidence = sample_with_confidence(logits, token_draws[torch.tensor(positions)], settings)
-            tokens, confidence = tokens.tolist(), confidence.tolist()
+        uniforms = torch.cat([draws[id(row)][0][torch.tensor(positions, dtype=torch.long)]
+                              for row, positions in zip(rows, wanted)])
+        # one call for the step's rows: every operation in it is row by row (diffusion_tokens)
+        tokens, confidence = sample_with_confidence(self._logits_at(rows, wanted), uniforms, settings,
+                                                    [len(w) for w in wanted])
+        tokens, confidence, first = tokens.tolist(), confidence.tolist(), 0
+        for row, positions in zip(rows, wanted):
+            row_tokens, row_confidence = tokens[first:first + len(positions)], confidence[first:first + len(positions)]
+            first += len(positions)
             if remask:
-                self._remask(row, positions, tokens, confidence, p2_masks_left(row.length, settings.steps)[step])
+                self._remask(row, positions, row_tokens, row_confidence,
+                             p2_masks_left(row.length, settings.steps)[step])
                 continue
-            chosen = dict(zip(positions, tokens))
-            for p in self._revealed(row, positions, confidence, select_draws, step, settings):
+            chosen = dict(zip(positions, row_tokens))
+            for p in self._revealed(row, positions, row_confidence, draws[id(row)][1], step, settings):
                 row.ids[p] = chosen[p]
                 row.masked.discard(p)
 

@@ -14,6 +14,7 @@ On CPU (float32 models) every dtype step above is float32, so only the rules mat
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from infill.config.settings import DiffusionSettings
@@ -28,20 +29,51 @@ def filtered_logits(logits: torch.Tensor, temperature: float, top_p: float, top_
     if temperature > 0:
         logits = logits / temperature
     if top_p is not None and top_p < 1:
-        ordered, order = torch.sort(logits, descending=True, stable=True)   # CUDA sorts rows > 32 stably
-        above = torch.cumsum(torch.softmax(ordered, dim=-1), dim=-1) > top_p
-        remove = torch.zeros_like(above)
-        remove[..., 1:] = above[..., :-1]                  # keep through the token that crosses top_p
-        logits = logits.masked_fill(torch.zeros_like(remove).scatter(-1, order, remove), lowest)
+        logits = logits.masked_fill(~top_p_kept(logits, top_p), lowest)
     if top_k:
         kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1:]
         logits = logits.masked_fill(logits < kth, lowest)
     return logits
 
 
-def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, settings: DiffusionSettings):
+def top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """The tokens the reference's top-p keeps (rows of `logits` [n, vocab]), without its stable argsort.
+
+    The reference sorts each row descending with a stable sort, takes the cumulative softmax of the sorted values
+    and keeps sorted positions 0..j, j the first whose cumulative probability is above top_p (all when none is).
+    The cumulative values depend only on the sorted VALUES, which any sort gives (equal values are equal, -0.0 and
+    0.0 included, so their order cannot change a sum): here numpy's sort, several times cheaper than a stable
+    argsort of the vocabulary. The same softmax and cumsum calls on the same rows give the same bits (each row is
+    reduced on its own). The kept set is then every token above the j-th value and, among the tokens equal to it,
+    the leftmost ones up to j + 1 in all: the stable sort's order among equals."""
+    ordered = sorted_descending(logits)
+    above = torch.cumsum(torch.softmax(ordered, dim=-1), dim=-1) > top_p    # False ... False True ... True
+    crossed = above.any(dim=-1, keepdim=True)
+    last = torch.where(crossed, above.to(torch.uint8).argmax(dim=-1, keepdim=True), logits.shape[-1] - 1)
+    threshold = ordered.gather(-1, last)
+    kept = logits >= threshold
+    surplus = kept.sum(dim=-1, keepdim=True) - (last + 1)          # equals beyond position j (ties at the cut)
+    if bool((surplus > 0).any()):
+        equal = logits == threshold
+        room = (last + 1) - (logits > threshold).sum(dim=-1, keepdim=True)
+        kept = (logits > threshold) | (equal & (equal.cumsum(dim=-1) <= room))
+    return kept | ~crossed
+
+
+def sorted_descending(logits: torch.Tensor) -> torch.Tensor:
+    """Each row's values from largest to smallest (NaN first, as torch's descending sort puts it)."""
+    if logits.device.type == "cpu" and logits.dtype in (torch.float32, torch.float64):
+        values = logits.detach().contiguous().numpy()
+        return torch.from_numpy(np.ascontiguousarray(np.sort(values, axis=-1)[..., ::-1]))
+    return torch.sort(logits, dim=-1, descending=True).values
+
+
+def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, settings: DiffusionSettings,
+                           groups: list[int] | None = None):
     """Tokens and confidences (float64, for ranking) for rows of `logits` [n, vocab]; `uniforms` [n] drive the
-    inverse-CDF draw when sampling."""
+    inverse-CDF draw when sampling. Every step is computed row by row, so the rows of several canvases can come in
+    one call; `groups` (rows per canvas) keeps the entropy's sum over each canvas's rows apart, because a sum over a
+    single long row is split across threads and so rounds otherwise than within several rows."""
     probabilities = torch.softmax(filtered_logits(logits, settings.temperature, settings.top_p, settings.top_k)
                                   .float(), dim=-1)
     if settings.temperature > 0:
@@ -54,7 +86,8 @@ def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, setting
         top2 = torch.topk(probabilities, 2, dim=-1).values
         confidence = top2[:, 0] - top2[:, 1]
     elif settings.alg == "entropy":
-        confidence = (probabilities * torch.log(probabilities.clamp(min=ENTROPY_CLAMP))).sum(dim=-1)
+        terms = probabilities * torch.log(probabilities.clamp(min=ENTROPY_CLAMP))
+        confidence = torch.cat([part.sum(dim=-1) for part in terms.split(groups or [len(terms)])])
     else:
         confidence = probabilities.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
     if settings.alg in TOP_N_ALGORITHMS:
