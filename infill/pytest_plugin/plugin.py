@@ -25,7 +25,6 @@ from infill.pytest_plugin.collector import (
     ReportCollector,
 )
 from infill.pytest_plugin.kinds import check_test_functions, note_test_function
-from infill.pytest_plugin.progress import PROGRESS, start_progress
 from infill.pytest_plugin.options import (
     RUN,
     RunHolder,
@@ -34,8 +33,9 @@ from infill.pytest_plugin.options import (
     report_dir,
     usage_exit,
 )
+from infill.pytest_plugin.progress import PROGRESS
+from infill.pytest_plugin.progress_hooks import start_progress
 from infill.run.session import Case
-
 
 BENCHMARK_STORAGE_DEFAULT = "file://./.benchmarks"      # pytest-benchmark's --benchmark-storage default
 
