@@ -60,17 +60,7 @@ def truth(token: str):
 
 
 def emulated(token: str):
-    value = mpfr.parse(token)
-    if value is None:
-        return None
-    if value.kind == "nan":
-        return "nan"
-    if value.kind == "inf":
-        return "inf" if value.sign > 0 else "-inf"
-    if value.m == 0:
-        return [1, "0", 0]
-    bits = bin(value.m)[2:]
-    return [value.sign, bits.rstrip("0"), value.e + len(bits)]
+    return mpfr.canonical_form(mpfr.parse(token))
 
 
 def differ_truth(a: str, b: str):

@@ -50,6 +50,22 @@ class Real(NamedTuple):
 NAN = Real("nan")
 
 
+def canonical_form(value: Real | None):
+    """A value in the form the recorded gmpy2 vectors hold it (scripts/record_mpfr_vectors.py): None, "nan",
+    "inf", "-inf", or [sign, the mantissa's bits without trailing zeros, the binary exponent of the number as
+    0.bits * 2**exponent]: one form whichever (m, e) pair stands for the number."""
+    if value is None:
+        return None
+    if value.kind == "nan":
+        return "nan"
+    if value.kind == "inf":
+        return "inf" if value.sign > 0 else "-inf"
+    if value.m == 0:
+        return [1, "0", 0]
+    bits = bin(value.m)[2:]
+    return [value.sign, bits.rstrip("0"), value.e + len(bits)]
+
+
 def _round_ratio(num: int, den: int, bits: int) -> tuple[int, int, int]:
     """(m, e, direction): num/den (both > 0) rounded to ``bits`` bits, to nearest, ties to even, as m * 2**e;
     direction is +1 if rounded up, -1 if down, 0 if exact."""
