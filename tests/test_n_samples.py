@@ -73,9 +73,9 @@ def test_raising_n_from_2_to_4_generates_only_samples_2_and_3(tmp_path):
                           CacheOptions(tmp_path), SilentProgress(), samples=n)
         generate = live.backend.generate
 
-        def counting(loaded, todo, settings):
+        def counting(loaded, todo, settings, *progress):
             asked.extend(s.sample_id for s in todo)
-            return generate(loaded, todo, settings)
+            return generate(loaded, todo, settings, *progress)
         live.backend.generate = counting
         return live
     two = source(2)
