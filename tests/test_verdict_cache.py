@@ -149,3 +149,49 @@ def _done(result):
     future = Future()
     future.set_result(result)
     return future
+
+
+def test_a_program_that_timed_out_starts_first_next_time_and_is_graded_again(pairs, tmp_path, monkeypatch):
+    """infill.grading.slow_programs: a timeout is remembered as a program to start early, never as a verdict."""
+    sample = pairs[0][0]
+    loop = "    idx = elem = 0\n    while True:\n        pass\n"          # the suffix's loop runs inside forever
+    config = SandboxConfig(timeout_s=0.5, workers=1)
+    first = humaneval_grading(config, tmp_path)
+    try:
+        assert first.grade(sample, loop).status == TIMEOUT
+        assert first.start_known_slow([sample]) == 0              # already run in this process
+    finally:
+        first.close()
+    submitted = []
+    original_submit = SandboxPool.submit
+
+    def recording_submit(self, program):
+        submitted.append(program)
+        return original_submit(self, program)
+    monkeypatch.setattr(SandboxPool, "submit", recording_submit)
+    again = humaneval_grading(config, tmp_path)
+    try:
+        other = pairs[1][0]
+        assert again.start_known_slow([other]) == 0                # another sample's: not started
+        assert again.start_known_slow([sample]) == 1               # started before anything else ...
+        assert len(submitted) == 1 and loop in submitted[0]
+        verdict = again.grade(sample, loop)                        # ... and its verdict is this run's own
+        assert verdict.status == TIMEOUT and len(submitted) == 1
+    finally:
+        again.close()
+    # a verdict cache of other limits does not know the program
+    third = humaneval_grading(SandboxConfig(timeout_s=0.7, workers=1), tmp_path)
+    try:
+        assert third.start_known_slow([sample]) == 0
+    finally:
+        third.close()
+
+
+def test_a_tampered_slow_program_entry_is_ignored(pairs, tmp_path):
+    from infill.grading.slow_programs import SlowPrograms
+    components = {"kind": "execution-verdicts", "limits": {"timeout_s": 1.0}}
+    slow = SlowPrograms(tmp_path, components)
+    slow.note("humaneval-single-line", "a/0", "print(1)\n")
+    slow.store.append({"0" * 64: json.dumps(["humaneval-single-line", "a/0", "print(2)\n"])})   # key != program's
+    slow.store.append({"1" * 64: "not json"})
+    assert SlowPrograms(tmp_path, components).of_samples({("humaneval-single-line", "a/0")}) == ["print(1)\n"]

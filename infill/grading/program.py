@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from typing import Callable
 
 from infill.benchmarks.sample import Sample
-from infill.grading.execution import EXECUTION_RULE_VERSION, SANDBOX_ERROR, ExecutionResult
+from infill.grading.execution import EXECUTION_RULE_VERSION, SANDBOX_ERROR, TIMEOUT, ExecutionResult
 from infill.grading.tools import GradingTools
 from infill.grading.verdict import PASSED, Verdict
 
@@ -49,6 +49,18 @@ class ProgramGrader:
                 self._pending[program] = self.tools.pool.submit(program)
         return None if self.tools.verdicts is None else (hits, len(needed))
 
+    def start_known_slow(self, samples: list[Sample]) -> int:
+        """Start now the programs of these samples that timed out in an earlier run (infill.grading.slow_programs),
+        ahead of everything else in the sandbox's queue; returns how many started."""
+        slow = self.tools.slow_programs
+        programs = slow.of_samples({(s.benchmark, s.sample_id) for s in samples}) if slow is not None else []
+        started = 0
+        for program in programs:
+            if program not in self._pending and self._known(program) is None:
+                self._pending[program] = self.tools.pool.submit(program)
+                started += 1
+        return started
+
     def grade(self, sample: Sample, completion: str) -> Verdict:
         program = self.assemble(sample, completion)
         result = self._known(program)
@@ -59,6 +71,8 @@ class ProgramGrader:
                 self._finished[program] = result
                 if self.tools.verdicts and result.cacheable:  # the program's own verdict: not a timeout, kill, ...
                     self.tools.verdicts.put(program, result)
+            if result.status == TIMEOUT and self.tools.slow_programs is not None:   # started first next time
+                self.tools.slow_programs.note(sample.benchmark, sample.sample_id, program)
         return Verdict(result.status == PASSED, result.status, result.detail,
                        {"isolation": self.tools.pool.isolation}, result.duration_s)
 

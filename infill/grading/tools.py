@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infill.grading.exact_match import EM_RULES, Rule
 from infill.grading.execution import SandboxConfig, SandboxPool
+from infill.grading.slow_programs import SlowPrograms
 from infill.grading.verdict_cache import VerdictCache
 
 
@@ -19,6 +20,7 @@ class GradingTools:
         self.verdict_dir = verdict_dir      # execution verdicts kept on disk (VerdictCache); None: not kept
         self._pool: SandboxPool | None = None
         self._verdicts: VerdictCache | None = None
+        self._slow_programs: SlowPrograms | None = None
         self._exec_pool = None                # the multi-language engine (SAFIM), started on first use
         self._outcomes = None
         self._lock = threading.Lock()
@@ -36,6 +38,14 @@ class GradingTools:
         if self._verdicts is None and self.verdict_dir is not None:
             self._verdicts = VerdictCache(self.verdict_dir, self.sandbox_config, self.pool.isolation)
         return self._verdicts
+
+    @property
+    def slow_programs(self) -> SlowPrograms | None:
+        """Programs that timed out before, started first (never served as verdicts); None without a cache."""
+        if self._slow_programs is None and self.verdicts is not None:
+            self._slow_programs = SlowPrograms(self.verdict_dir, self.verdicts.store.components,
+                                               self.verdicts.store.enabled)
+        return self._slow_programs
 
     @property
     def exec_pool(self):

@@ -17,6 +17,7 @@ import pytest
 from infill.errors import InfillUsageError
 from infill.grading.execution import printable
 from infill.grading.verdict import Verdict
+from infill.pytest_plugin.case_logging import CaseLogging, is_benchmark_case
 from infill.pytest_plugin.cases import RECORDER, quick_repr_failure, run_fixtures
 from infill.pytest_plugin.collector import (
     CASE_PROPERTY,
@@ -78,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "timing: a pytest-benchmark timing; runs with --infill-timings")
     config.stash[RUN] = RunHolder(config)
     config.pluginmanager.register(run_fixtures(config), "infill-run-fixtures")   # infill_run, record
+    config.pluginmanager.register(CaseLogging(config), "infill-case-logging")    # no per-case log capture
     start_progress(config)
     if getattr(config.option, "benchmark_storage", None) == BENCHMARK_STORAGE_DEFAULT:
         # pytest-benchmark makes its folder where pytest was started, even when nothing is timed: the project's
@@ -137,8 +139,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run_timings = config.getoption("--infill-timings")
     for item in items:
-        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
-        if isinstance(case, Case):
+        if is_benchmark_case(item):
+            case = item.callspec.params["case"]
             item.extra_keyword_matches.update({case.benchmark, case.model})  # so -k selects on them
             # every report of the case carries it, so a selected case that produced no record is known
             item.user_properties.append((CASE_PROPERTY, [case.benchmark, case.model, case.index]))
@@ -153,8 +155,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if holder.run is not None:
         check_test_functions(session.config, holder.run)
         try:
-            holder.run.select([i.callspec.params["case"] for i in session.items
-                               if isinstance(getattr(i, "callspec", None) and i.callspec.params.get("case"), Case)],
+            holder.run.select([i.callspec.params["case"] for i in session.items if is_benchmark_case(i)],
                               holder.run_config().allow_partial_replay)
         except InfillUsageError as error:
             usage_exit(error, config=session.config)
