@@ -50,3 +50,31 @@ def test_a_cache_copied_to_a_clone_at_another_path_regenerates_nothing(tmp_path)
     completions = [[json.loads(line)["completion"] for line in (clone / "report" / "samples.jsonl").open()]
                    for clone in clones]
     assert completions[0] and completions[0] == completions[1]
+
+
+def test_a_fully_cached_source_loads_no_model_and_keys_as_a_loaded_one(tmp_path):
+    """A rerun whose generations are all cached reads them without loading the weights (infill.generation.pool:
+    `identity` from the model's files), under the same cache key as the run that loaded the model."""
+    from infill.benchmarks import load_benchmark
+    from infill.config.live_settings import LiveSettings
+    from infill.generation.backends import make_backend
+    from infill.generation.length import parse_length_policy
+    from infill.generation.pool import ModelPool
+    from infill.models.registry import MODELS
+    from infill.run.progress import SilentProgress
+    from infill.sources.live import CacheOptions, LiveSource
+
+    samples = list(load_benchmark("humaneval-single-line").samples[:3])
+    runs = []
+    for _ in range(2):
+        pool = ModelPool()
+        for name, policy in (("tiny-qwen2-fim", None), ("tiny-qwen2-diffusion", parse_length_policy("oracle"))):
+            spec = MODELS[name]
+            source = LiveSource(spec, make_backend(spec, policy), LiveSettings("tiny"), pool,
+                                CacheOptions(tmp_path), SilentProgress(), policy)
+            source.prepare("humaneval-single-line", samples)
+            runs.append((pool.loads, source.cache_for("humaneval-single-line").key,
+                         [source.completion(s) for s in samples], source.provenance()))
+    first, second = runs[:2], runs[2:]
+    assert [r[0] for r in first] == [1, 2] and [r[0] for r in second] == [0, 0]      # models loaded: none again
+    assert [r[1:] for r in first] == [r[1:] for r in second]        # same keys, completions, provenance

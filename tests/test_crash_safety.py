@@ -325,6 +325,8 @@ def strip_summary(report: Path) -> dict:
     summary = json.loads((report / "summary.json").read_text())
     summary.pop("run")
     summary["provenance"]["git"].pop("dirty", None)         # other work goes on in the checkout meanwhile
+    # what this process held: a run that reads every generation and score from the cache loads no model
+    summary["provenance"].pop("models_in_memory", None)
     return summary
 
 

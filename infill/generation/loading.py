@@ -21,6 +21,17 @@ from infill.models.registry import ModelSpec
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt")
 
 
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What names a model's computation (the generation and score cache keys, the AR sampling its files decide),
+    known without loading the weights."""
+    spec: ModelSpec
+    device: str
+    dtype: str
+    weights_identity: str
+    location: str
+
+
 @dataclass
 class LoadedModel:
     spec: ModelSpec
@@ -30,6 +41,10 @@ class LoadedModel:
     dtype: str
     weights_identity: str
     location: str
+
+    @property
+    def identity(self) -> ModelIdentity:
+        return ModelIdentity(self.spec, self.device, self.dtype, self.weights_identity, self.location)
 
 
 def pick_device() -> str:
@@ -100,7 +115,29 @@ def _from_pretrained(location: str, device: str, dtype: str, revision: str, loca
     return model.to(device).eval(), tokenizer
 
 
-def load_model(spec: ModelSpec, path_override: str | None = None, dtype_override: str | None = None) -> LoadedModel:
+def identify_model(spec: ModelSpec, path_override: str | None = None,
+                   dtype_override: str | None = None) -> ModelIdentity | None:
+    """The identity `load_model` would give, without loading the weights, so that a run whose generations and
+    scores are all cached never loads a model: a local folder by its content hash, a model in the Hugging Face cache
+    by the commit of its snapshot (the `_commit_hash` transformers reads from the same path). None when only the hub
+    has it, or the folder is not a model's (loading then says why, in one line)."""
+    device = pick_device()
+    dtype = pick_dtype(spec, device, dtype_override)
+    local = Path(path_override or spec.source).expanduser()
+    if path_override or local.is_dir():
+        if not (local / "config.json").is_file():
+            return None
+        return ModelIdentity(spec, device, dtype, directory_identity(local), str(local))
+    from huggingface_hub import try_to_load_from_cache
+    found = try_to_load_from_cache(spec.source, "config.json", revision=spec.revision)
+    if not isinstance(found, str) or Path(found).parent.parent.name != "snapshots":
+        return None
+    return ModelIdentity(spec, device, dtype, f"hf:{spec.source}@{Path(found).parent.name}", "hf-cache")
+
+
+def load_model(spec: ModelSpec, path_override: str | None = None, dtype_override: str | None = None,
+               known: ModelIdentity | None = None) -> LoadedModel:
+    """`known`: the local folder's identity computed already (its content hash is not taken twice)."""
     device = pick_device()
     dtype = pick_dtype(spec, device, dtype_override)
     local = Path(path_override or spec.source).expanduser()
@@ -110,7 +147,9 @@ def load_model(spec: ModelSpec, path_override: str | None = None, dtype_override
             raise InfillUsageError(f"model {spec.name}: {local} is not a directory; give the folder that holds "
                                    f"config.json and the weights")
         model, tokenizer = _from_pretrained(str(local), device, dtype, spec.revision, local_only=True)
-        return LoadedModel(spec, model, tokenizer, device, dtype, directory_identity(local), str(local))
+        identity = known.weights_identity if known is not None and known.location == str(local) \
+            else directory_identity(local)
+        return LoadedModel(spec, model, tokenizer, device, dtype, identity, str(local))
     from huggingface_hub import constants
 
     for local_only in (True, False):
@@ -132,7 +171,7 @@ def load_model(spec: ModelSpec, path_override: str | None = None, dtype_override
         f"cache, or pass --infill-model-path {spec.name}=DIR")
 
 
-def generation_config_of(loaded: LoadedModel) -> dict | None:
+def generation_config_of(loaded: ModelIdentity | LoadedModel) -> dict | None:
     """The loaded model's own generation_config.json (None when it has none): what `model.generate` falls back on
     for every sampling setting its call does not give (infill.generation.sampling_config)."""
     import json

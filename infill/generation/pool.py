@@ -33,12 +33,26 @@ class ModelPool:
     peak_bytes: int = 0
     loads: int = 0
 
+    identities: dict[str, object] = field(default_factory=dict)      # name -> ModelIdentity (not loaded)
+
+    def identity(self, spec: ModelSpec):
+        """The model's identity (infill.generation.loading.ModelIdentity), without loading it where its files
+        tell (a local folder, the Hugging Face cache); loaded otherwise."""
+        from infill.generation.loading import identify_model
+        if spec.name in self.loaded:
+            return self.loaded[spec.name].identity
+        if spec.name not in self.identities:
+            known = identify_model(spec, self.path_overrides.get(spec.name), self.dtype_override)
+            self.identities[spec.name] = known if known is not None else self.get(spec).identity
+        return self.identities[spec.name]
+
     def get(self, spec: ModelSpec):
         from infill.generation.loading import load_model
         if spec.name not in self.loaded:
             if self.mode == "sequential":
                 self.release_all()
-            self.loaded[spec.name] = load_model(spec, self.path_overrides.get(spec.name), self.dtype_override)
+            self.loaded[spec.name] = load_model(spec, self.path_overrides.get(spec.name), self.dtype_override,
+                                                self.identities.get(spec.name))
             self.sizes[spec.name] = weight_bytes(self.loaded[spec.name].model)
             self.loads += 1
             self.peak_bytes = max(self.peak_bytes, sum(self.sizes[n] for n in self.loaded))

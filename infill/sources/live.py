@@ -46,7 +46,7 @@ class LiveSource(CompletionSource):
         self.samples = samples                                     # completions per task
         # where the weights are, checked before the run (the caller may have checked already)
         self.location = location or check_available(spec, pool.path_overrides.get(spec.name))
-        self.identity: dict | None = None                          # weights, device, dtype once loaded
+        self.identity: dict | None = None                          # weights, device, dtype once known
         self.effective: dict[str, dict] = {}                       # kind -> sampling values and their origins
         self.refreshed: set[str] = set()
         self.completions: dict[str, dict[str, str]] = {}
@@ -61,7 +61,7 @@ class LiveSource(CompletionSource):
     def resolved_settings(self, benchmark: str):
         """The settings generation runs with: what the model's own files decide filled in (AR sampling)."""
         from infill.benchmarks import kind_of
-        settings, origins = self.backend.resolve(self._load(), self.settings_for(benchmark),
+        settings, origins = self.backend.resolve(self._identify(), self.settings_for(benchmark),
                                                  self.settings.command_line)
         if origins:
             self.effective[kind_of(benchmark).name] = origins
@@ -76,19 +76,20 @@ class LiveSource(CompletionSource):
             self.prepare(sample.benchmark, [sample])
         return [self.completions[sample.benchmark].get(copy.sample_id) for copy in sample_copies(sample, self.samples)]
 
-    def _load(self):
-        loaded = self.pool.get(self.spec)
-        self.identity = {"device": loaded.device, "dtype": loaded.dtype, "weights": loaded.weights_identity,
-                         "location": loaded.location}
-        return loaded
+    def _identify(self):
+        """The model's identity; loaded only when something is generated (a fully cached run loads nothing)."""
+        known = self.pool.identity(self.spec)
+        self.identity = {"device": known.device, "dtype": known.dtype, "weights": known.weights_identity,
+                         "location": known.location}
+        return known
 
     def cache_for(self, benchmark: str, refresh: bool = False) -> GenerationCache:
-        loaded, settings = self._load(), self.resolved_settings(benchmark)
+        known, settings = self._identify(), self.resolved_settings(benchmark)
         components = {
             # what was computed, never where it lay: a local model is named by its files' content (the weights
             # identity), a hub model by its id and commit, so a copied cache serves another checkout or machine
-            "model": self.spec.name, "weights": loaded.weights_identity, "key": CACHE_KEY_VERSION,
-            "dtype": loaded.dtype, "device_kind": loaded.device, **self.backend.describe(),
+            "model": self.spec.name, "weights": known.weights_identity, "key": CACHE_KEY_VERSION,
+            "dtype": known.dtype, "device_kind": known.device, **self.backend.describe(),
             "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k != "batch_size"},
             "postprocess": POSTPROCESS[settings.postprocess].version,
             "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}", "data_sha256": load_benchmark(benchmark).sha256,
@@ -117,7 +118,8 @@ class LiveSource(CompletionSource):
         if todo:
             self.progress.advance(meter.reading(meter.first))
         try:
-            for batch, raw in self.backend.generate(self._load(), todo, settings, partial) if todo else ():
+            loaded = self.pool.get(self.spec) if todo else None          # loaded only to generate
+            for batch, raw in self.backend.generate(loaded, todo, settings, partial) if todo else ():
                 finished = {s.sample_id: postprocess.apply(text, s) for s, text in zip(batch, raw)}
                 cache.append(finished)                  # durable before the next batch starts
                 done.update(finished)

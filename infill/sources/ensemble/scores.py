@@ -54,17 +54,19 @@ class ScoreService:
               completions: dict[str, dict[str, str | None]], owner: str | None = None) -> dict[str, list[Scored]]:
         """member -> one score per sample (UNSCORED where the member has no completion). `owner`: the ensemble the
         scores are for, as progress names it."""
-        spec, loaded = self.models[use.model], self.pool.get(self.models[use.model])
-        self.identities[use.model] = loaded.weights_identity
+        spec = self.models[use.model]
+        identity = self.pool.identity(spec)         # the model itself is loaded only if something is scored
+        self.identities[use.model] = identity.weights_identity
         window = self.settings.for_benchmark(benchmark, "diffusion").window if use.scorer == "diffusion" else None
         # On CPU, score in float64: float32 results move in the 7th digit with the batch's composition (padding
         # width, neighbours), so a shard of the run would print other perplexities than the whole run. On a GPU
         # the model's own dtype is kept (speed), and shards agree to floating-point noise.
-        score_dtype = "float64" if loaded.device == "cpu" else loaded.dtype
+        score_dtype = "float64" if identity.device == "cpu" else identity.dtype
         lines = self.options.context_lines if use.scorer != "diffusion" else None
         cache = GenerationCache(self.options.cache_dir, {
             "kind": "ensemble-score", "scorer": use.scorer, "scorer_version": SCORERS[use.scorer].version,
-            "model": spec.name, "weights": loaded.weights_identity, "dtype": score_dtype, "device_kind": loaded.device,
+            "model": spec.name, "weights": identity.weights_identity, "dtype": score_dtype,
+            "device_kind": identity.device,
             "window": list(window) if window else None, "context_lines": list(lines) if lines else None,
             "benchmark": f"{benchmark}@{BENCHMARKS[benchmark].version}",
             "data_sha256": load_benchmark(benchmark).sha256}, self.options.cache_enabled)
@@ -81,14 +83,17 @@ class ScoreService:
         self.progress.from_cache(CacheCount(owner or use.label, benchmark, "scores", len(needed) - len(todo),
                                             len(needed)))
         meter = Meter(owner or use.label, benchmark, f"scoring {use.label}", len(todo))
-        self._score_missing(use, benchmark, loaded, score_dtype, window, todo, known, cache, meter)
+        self._score_missing(use, benchmark, score_dtype, window, todo, known, cache, meter)
         return {member: [known[keyed[member][s.sample_id]] if s.sample_id in keyed[member] else UNSCORED
                          for s in samples] for member in completions}
 
-    def _score_missing(self, use: ScorerUse, benchmark: str, loaded, score_dtype: str, window, todo: dict,
+    def _score_missing(self, use: ScorerUse, benchmark: str, score_dtype: str, window, todo: dict,
                        known: dict, cache: GenerationCache, meter: Meter) -> None:
-        keys, model = list(todo), loaded.model
-        if keys and score_dtype == "float64":
+        if not todo:
+            return
+        keys, loaded = list(todo), self.pool.get(self.models[use.model])
+        model = loaded.model
+        if score_dtype == "float64":
             import copy
 
             import torch
@@ -96,8 +101,7 @@ class ScoreService:
         from infill.models.prompt_formats import PROMPT_FORMATS
         prompt_format = PROMPT_FORMATS.get(self.models[use.model].prompt_format)
         step = self.options.batch_size * 8             # cache granularity: a kill loses at most one chunk
-        if keys:
-            self.progress.advance(meter.reading(0))
+        self.progress.advance(meter.reading(0))
         for first in range(0, len(keys), step):
             chunk = keys[first:first + step]
             try:
