@@ -10,6 +10,7 @@ rerun reads what the cold run computed); the script says so, or exits 1.
 
     .venv/bin/python scripts/bench_main_job.py               # the whole main job, about 8 minutes cold
     .venv/bin/python scripts/bench_main_job.py --limit 64    # the first 64 samples of each benchmark
+    .venv/bin/python scripts/bench_main_job.py --keep /tmp/main-job   # and keep both reports
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,11 @@ def run_main_job(clone: Path, extra: list[str]) -> tuple[float, str, dict]:
     return wall, done.stdout, json.loads((clone / "reports" / "latest" / "summary.json").read_text())
 
 
+def keep(clone: Path, folder: Path | None, name: str) -> None:
+    if folder is not None:
+        shutil.copytree(clone / "reports" / "latest", folder / name, dirs_exist_ok=True)
+
+
 def breakdown(output: str) -> list[tuple[str, int]]:
     """(piece, seconds) of every finished stage the run's progress reported, in the order they finished."""
     pieces = []
@@ -61,13 +68,17 @@ def breakdown(output: str) -> list[tuple[str, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="--infill-limit for both runs (default: none)")
+    parser.add_argument("--keep", type=Path, help="copy both runs' reports here (KEEP/cold, KEEP/cached), e.g. to "
+                                                  "compare with another commit's")
     args = parser.parse_args()
     extra = ["--infill-limit", str(args.limit)] if args.limit else []
     with tempfile.TemporaryDirectory(prefix="bench-main-job-") as tmp:
         clone = Path(tmp) / "clone"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
         cold, output, cold_summary = run_main_job(clone, extra)
+        keep(clone, args.keep, "cold")
         warm, _, warm_summary = run_main_job(clone, extra)
+        keep(clone, args.keep, "cached")
     pieces = breakdown(output)
     print(f"main job on a fresh clone ({'whole' if not args.limit else f'--infill-limit {args.limit}'}), "
           f"cold cache: {cold:.0f} s")
