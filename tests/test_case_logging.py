@@ -48,7 +48,8 @@ def run(tmp_path: Path, *args: str) -> list:
     seen = tmp_path / "seen.json"
     env = {**os.environ, "SEEN_OUT": str(seen),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "bench", *CASES, *args],
+    cases = [] if "--infill-models" in args else CASES
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "bench", *cases, *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(seen.read_text())
@@ -64,3 +65,25 @@ def test_benchmark_cases_run_without_the_logging_plugin_and_other_tests_with_it(
 @pytest.mark.parametrize("asked", [["--log-level", "INFO"], ["--log-cli-level", "WARNING"]])
 def test_the_logging_plugin_stays_when_the_user_asks_for_logs(tmp_path, asked):
     assert all(present for _, present in run(tmp_path, *asked))
+
+
+def test_a_program_that_timed_out_is_remembered_and_graded_again_in_the_next_run(tmp_path):
+    """The plugin's side of infill.grading.slow_programs: a timeout is written down for the next run to start first,
+    and that run still grades it itself (a timeout is never a cached verdict)."""
+    from infill.benchmarks import load_benchmark
+    samples = load_benchmark("humaneval-single-line").samples[:2]
+    replay = tmp_path / "loops.jsonl"
+    replay.write_text("".join(json.dumps({"task_id": s.sample_id, "completion": c}) + "\n" for s, c in
+                              zip(samples, ["    idx = elem = 0\n    while True:\n        pass\n", samples[1].canonical])))
+    args = ["--infill-models", "loops", "--infill-replay", f"loops={replay}", "--infill-limit", "2",
+            "--infill-timeout", "0.5", "--infill-cache-dir", str(tmp_path / "cache")]
+    for run_number in (1, 2):
+        run(tmp_path / f"run{run_number}", *args)
+        summary = json.loads((tmp_path / f"run{run_number}" / "project" / "reports" / "latest" / "summary.json")
+                             .read_text())
+        assert [(r["model"], r["passed"], r["n"]) for r in summary["results"]] == [("loops", 1, 2)]
+        slow = list((tmp_path / "cache" / "slow-programs").glob("*.jsonl"))
+        assert len(slow) == 1 and len(slow[0].read_text().splitlines()) == 2     # a header and the one program
+    records = [json.loads(line) for line in (tmp_path / "run2" / "project" / "reports" / "latest" / "samples.jsonl")
+               .read_text().splitlines()]
+    assert [r["status"] for r in records] == ["timeout", "passed"]

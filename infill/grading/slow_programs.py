@@ -2,7 +2,7 @@
 
 A timeout is never a cached verdict (it depends on how loaded the machine was: infill.grading.verdict_cache), so a
 rerun executes every such program again and waits its whole timeout. On a cached rerun of the main job that wait
-was the largest piece after pytest's own per-case cost: about 35 programs x 3 s on two sandbox workers, met one
+was the largest piece after pytest's own per-case cost: 31 programs x 3 s on two sandbox workers, met one
 group at a time as pytest reached them. Here each one is written down (its benchmark, sample id and program
 text) when it times out, and as soon as the run knows which samples it will grade, the remembered programs of
 those samples are submitted to the sandbox before anything else, so their timeouts run while pytest walks the

@@ -159,6 +159,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                               holder.run_config().allow_partial_replay)
         except InfillUsageError as error:
             usage_exit(error, config=session.config)
+        if not session.config.option.collectonly:
+            holder.run.start_known_slow()
         if not hasattr(session.config, "workerinput"):
             for warning in holder.run.warnings:         # e.g. a language without its toolchain: said once, now
                 session.config.stash[PROGRESS].update(f"warning: {warning}")

@@ -100,9 +100,12 @@ class BenchmarkRun:
                 self.notes.append(f"PARTIAL: {model} has generations for {len(indices) - len(missing)} of the "
                                   f"{len(indices)} selected {benchmark} samples; the rest count as missing "
                                   f"(--infill-allow-partial-replay); gates refuse this row.")
-        # programs that timed out last time start now, so their timeouts pass while pytest walks the cases
-        self.grading.start_known_slow(list({(s.benchmark, s.sample_id): s for model, benchmark in self.selected
-                                            for s in self.selected_samples(model, benchmark)}.values()))
+
+    def start_known_slow(self) -> int:
+        """Start the selected samples' programs that timed out in an earlier run now, so that their timeouts pass
+        while pytest walks the cases (infill.grading.slow_programs); returns how many started."""
+        return self.grading.start_known_slow(list({(s.benchmark, s.sample_id): s for model, benchmark in self.selected
+                                                   for s in self.selected_samples(model, benchmark)}.values()))
 
     def selected_samples(self, model: str, benchmark: str) -> list[Sample]:
         data = load_benchmark(benchmark)
