@@ -23,26 +23,27 @@ class GradingService:
             self.graders[kind.name] = kind.grader(self.tools)
         return self.graders[kind.name]
 
+    def _by_grader(self, items: list, sample_of) -> list[tuple[object, list]]:
+        """`items` split by the grader of each one's sample (`sample_of(item)`), in first-seen order."""
+        by_grader: dict[int, tuple[object, list]] = {}
+        for item in items:
+            grader = self._grader(sample_of(item))
+            by_grader.setdefault(id(grader), (grader, []))[1].append(item)
+        return list(by_grader.values())
+
     def prefetch(self, pairs: list[tuple[Sample, str | None]]) -> tuple[int, int] | None:
         """Start the slow part (sandboxed execution) of every pair with a completion now. Returns (verdicts from
         the cache, verdicts needed) over the graders that keep verdicts on disk, None when none does."""
-        by_grader: dict[int, tuple[object, list]] = {}
-        for sample, completion in pairs:
-            if completion is not None:
-                grader = self._grader(sample)
-                by_grader.setdefault(id(grader), (grader, []))[1].append((sample, completion))
-        counts = [grader.prefetch(chosen) for grader, chosen in by_grader.values()]
+        with_completion = [(sample, completion) for sample, completion in pairs if completion is not None]
+        counts = [grader.prefetch(chosen) for grader, chosen in self._by_grader(with_completion, lambda p: p[0])]
         counts = [c for c in counts if c is not None]
         return (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts else None
 
     def start_known_slow(self, samples: list[Sample]) -> int:
         """Start first the programs of these samples that timed out in an earlier run, with graders that keep such
-        a list (`ProgramGrader.start_known_slow`); returns how many started."""
-        started = 0
-        for grader in {id(self._grader(s)): self._grader(s) for s in samples}.values():
-            start = getattr(grader, "start_known_slow", None)       # optional: graders without a sandbox lack it
-            started += start(samples) if start is not None else 0
-        return started
+        a list (`ProgramGrader.start_known_slow`; graders without a sandbox lack it); returns how many started."""
+        return sum(grader.start_known_slow(chosen) for grader, chosen in self._by_grader(samples, lambda s: s)
+                   if hasattr(grader, "start_known_slow"))
 
     def excluded(self, sample: Sample) -> str | None:
         """Why this sample cannot be graded on this machine (reported, never graded as a failure), or None."""
