@@ -120,3 +120,19 @@ def test_top_p_without_argsort_keeps_what_the_stable_sort_keeps(top_p, levels):
     logits[0, :] = 0.0                                       # one flat row: every token ties
     logits[1, ::2] = -0.0                                    # signed zeros compare equal
     assert torch.equal(top_p_kept(logits, top_p), reference_top_p_kept(logits, top_p))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sorted_descending_gives_torchs_descending_values(dtype):
+    from infill.generation.diffusion_tokens import sorted_descending
+    logits = torch.randn((6, 500), generator=torch.Generator().manual_seed(7), dtype=dtype)
+    logits[1, ::3] = float("-inf")                           # top-k's filler
+    logits[2, :] = 0.0
+    logits[2, ::2] = -0.0
+    logits[3, ::5] = torch.round(logits[3, ::5])             # ties
+    expected = torch.sort(logits, dim=-1, descending=True).values
+    assert torch.equal(sorted_descending(logits), expected)
+    logits[4, 17] = float("nan")                             # NaN first, as torch's descending sort puts it
+    ordered, expected = sorted_descending(logits), torch.sort(logits, dim=-1, descending=True).values
+    assert torch.isnan(ordered[4, 0]) and torch.isnan(expected[4, 0])
+    assert torch.equal(ordered[4, 1:], expected[4, 1:]) and torch.equal(ordered[5], expected[5])
