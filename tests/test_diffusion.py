@@ -122,10 +122,20 @@ def test_top_p_without_argsort_keeps_what_the_stable_sort_keeps(top_p, levels):
     assert torch.equal(top_p_kept(logits, top_p), reference_top_p_kept(logits, top_p))
 
 
+@pytest.mark.parametrize("threads", [1, 3])                   # rows sorted in one thread, or split over three
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_sorted_descending_gives_torchs_descending_values(dtype):
+def test_sorted_descending_gives_torchs_descending_values(dtype, threads):
     from infill.generation.diffusion_tokens import sorted_descending
-    logits = torch.randn((6, 500), generator=torch.Generator().manual_seed(7), dtype=dtype)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        check_sorted_descending(sorted_descending, dtype)
+    finally:
+        torch.set_num_threads(before)
+
+
+def check_sorted_descending(sorted_descending, dtype):
+    logits = torch.randn((70, 500), generator=torch.Generator().manual_seed(7), dtype=dtype)
     logits[1, ::3] = float("-inf")                           # top-k's filler
     logits[2, :] = 0.0
     logits[2, ::2] = -0.0

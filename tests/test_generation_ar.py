@@ -80,3 +80,28 @@ def test_top_p_keeps_the_top_token_and_the_crossing_token():
 
 def test_sample_seed_is_stable():
     assert sample_seed(0, "a") == sample_seed(0, "a") != sample_seed(1, "a")
+
+
+@pytest.mark.parametrize("top_p", [0.05, 0.5, 0.9, 0.95, 0.999999])
+@pytest.mark.parametrize("levels", [3, 40, None])        # few distinct values: ties across the cut
+def test_top_p_from_sorted_values_removes_what_transformers_warper_removes(top_p, levels, monkeypatch):
+    from transformers import TopPLogitsWarper
+
+    from infill.generation.sampling import top_p_removed
+    generator = torch.Generator().manual_seed(levels or 0)
+    scores = torch.randn((64, 1000), generator=generator) * 3
+    if levels:
+        scores = torch.round(scores * levels / 10) * 10 / levels
+    scores[0, :] = 0.0                                       # one flat row: every token ties
+    scores[1, ::2] = -0.0                                    # signed zeros compare equal
+    scores[2, ::3] = float("-inf")                           # top-k's filler
+    scores[3, :500] = scores[3].min()                        # ties among the lowest values only
+    removed = TopPLogitsWarper(top_p)(torch.zeros((64, 1), dtype=torch.long), scores.clone()) == float("-inf")
+    indexed_sorts = []
+    sort = torch.sort
+    monkeypatch.setattr(torch, "sort", lambda *a, **k: indexed_sorts.append(1) or sort(*a, **k))
+    assert torch.equal(top_p_removed(scores, top_p), removed)                 # a batch
+    for row in range(len(scores)):                                            # and every row alone
+        indexed_sorts.clear()
+        assert torch.equal(top_p_removed(scores[row:row + 1], top_p), removed[row:row + 1])
+        assert indexed_sorts == [] or row < 2 or levels, "only a tie across the cut takes torch's indexed sort"

@@ -14,10 +14,10 @@ On CPU (float32 models) every dtype step above is float32, so only the rules mat
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from infill.config.settings import DiffusionSettings
+from infill.generation.row_sort import sorted_values
 
 ENTROPY_CLAMP = 1e-10
 TOP_N_ALGORITHMS = ("maskgit_plus", "topk_margin", "entropy")
@@ -42,7 +42,7 @@ def top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     The reference sorts each row descending with a stable sort, takes the cumulative softmax of the sorted values
     and keeps sorted positions 0..j, j the first whose cumulative probability is above top_p (all when none is).
     The cumulative values depend only on the sorted VALUES, which any sort gives (equal values are equal, -0.0 and
-    0.0 included, so their order cannot change a sum): here numpy's sort, several times cheaper than a stable
+    0.0 included, so their order cannot change a sum): here `row_sort.sorted_values`, several times cheaper than a stable
     argsort of the vocabulary. The same softmax and cumsum calls on the same rows give the same bits (each row is
     reduced on its own). The kept set is then every token above the j-th value and, among the tokens equal to it,
     the leftmost ones up to j + 1 in all: the stable sort's order among equals."""
@@ -62,10 +62,7 @@ def top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 def sorted_descending(logits: torch.Tensor) -> torch.Tensor:
     """Each row's values from largest to smallest (NaN first, as torch's descending sort puts it)."""
-    if logits.device.type == "cpu" and logits.dtype in (torch.float32, torch.float64):
-        values = logits.detach().contiguous().numpy()
-        return torch.from_numpy(np.ascontiguousarray(np.sort(values, axis=-1)[..., ::-1]))
-    return torch.sort(logits, dim=-1, descending=True).values
+    return sorted_values(logits, descending=True)
 
 
 def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, settings: DiffusionSettings,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from infill.generation.row_sort import sorted_values
 from infill.generation.sampling_config import SAMPLING_VERSION  # noqa: F401  (the version of this module's rules)
 
 
@@ -64,11 +65,31 @@ def warped_scores(scores: torch.Tensor, temperature: float, top_p: float, top_k:
         kth = torch.topk(scores, min(top_k, scores.shape[-1]))[0][..., -1, None]
         scores = scores.masked_fill(scores < kth, float("-inf"))
     if top_p < 1.0:
-        ascending, order = torch.sort(scores, descending=False)
-        remove = ascending.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
-        remove[..., -1:] = False                                    # the most probable token always stays
-        scores = scores.masked_fill(remove.scatter(1, order, remove), float("-inf"))
+        scores = scores.masked_fill(top_p_removed(scores, top_p), float("-inf"))
     return scores
+
+
+def top_p_removed(scores: torch.Tensor, top_p: float) -> torch.Tensor:
+    """TopPLogitsWarper's removal mask, from the sorted values alone.
+
+    The warper sorts each row ascending (torch.sort, indices too), removes the first k sorted positions, those whose
+    cumulative softmax is <= 1 - top_p (never the last), and scatters that back through the indices. The cumulative
+    values depend only on the sorted values (`row_sort`), and when the k-th and (k+1)-th sorted values differ, the
+    first k positions are exactly the tokens whose value is at most the k-th, whatever order the sort gave equal
+    values. Only a tie across that cut leaves the choice to torch.sort's order among equals: such batches take the
+    warper's own indexed sort, so the mask is always the warper's."""
+    ascending = sorted_values(scores, descending=False).to(scores.device)
+    below = ascending.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
+    below[..., -1:] = False                                         # the most probable token always stays
+    cut = below.sum(dim=-1, keepdim=True)                           # k: a prefix, the cumulative sum never falls
+    last_removed = ascending.gather(-1, (cut - 1).clamp(min=0))
+    first_kept = ascending.gather(-1, cut.clamp(max=ascending.shape[-1] - 1))
+    if bool(((cut > 0) & (last_removed == first_kept)).any()):
+        ordered, order = torch.sort(scores, descending=False)
+        remove = ordered.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
+        remove[..., -1:] = False
+        return remove.scatter(1, order, remove)
+    return (scores <= last_removed) & (cut > 0)
 
 
 def filtered_probabilities(logits: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:
