@@ -9,6 +9,7 @@ as many threads as torch computes with. Each row is sorted on its own, so the sp
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ def sorted_values(values: torch.Tensor, descending: bool) -> torch.Tensor:
     rows = array.reshape(-1, array.shape[-1])
     ordered = np.empty_like(rows)
     bounds = np.linspace(0, len(rows), max(1, min(torch.get_num_threads(), len(rows) // ROWS_PER_THREAD)) + 1)
-    parts = [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    parts = [(int(lo), int(hi)) for lo, hi in pairwise(bounds)]
 
     def sort_part(part: tuple[int, int]) -> None:
         ascending = np.sort(rows[part[0]:part[1]], axis=-1)
