@@ -113,12 +113,8 @@ def reference_top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 @pytest.mark.parametrize("levels", [3, 40, None])        # few distinct values: many ties at the cut
 def test_top_p_without_argsort_keeps_what_the_stable_sort_keeps(top_p, levels):
     from infill.generation.diffusion_tokens import top_p_kept
-    generator = torch.Generator().manual_seed(levels or 0)
-    logits = torch.randn((64, 1000), generator=generator) * 3
-    if levels:
-        logits = torch.round(logits * levels / 10) * 10 / levels
-    logits[0, :] = 0.0                                       # one flat row: every token ties
-    logits[1, ::2] = -0.0                                    # signed zeros compare equal
+    from tests.tie_logits import tied_logits
+    logits = tied_logits(levels)
     assert torch.equal(top_p_kept(logits, top_p), reference_top_p_kept(logits, top_p))
 
 

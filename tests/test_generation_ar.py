@@ -88,12 +88,8 @@ def test_top_p_from_sorted_values_removes_what_transformers_warper_removes(top_p
     from transformers import TopPLogitsWarper
 
     from infill.generation.sampling import top_p_removed
-    generator = torch.Generator().manual_seed(levels or 0)
-    scores = torch.randn((64, 1000), generator=generator) * 3
-    if levels:
-        scores = torch.round(scores * levels / 10) * 10 / levels
-    scores[0, :] = 0.0                                       # one flat row: every token ties
-    scores[1, ::2] = -0.0                                    # signed zeros compare equal
+    from tests.tie_logits import tied_logits
+    scores = tied_logits(levels)
     scores[2, ::3] = float("-inf")                           # top-k's filler
     scores[3, :500] = scores[3].min()                        # ties among the lowest values only
     removed = TopPLogitsWarper(top_p)(torch.zeros((64, 1), dtype=torch.long), scores.clone()) == float("-inf")
