@@ -120,25 +120,20 @@ def test_top_p_without_argsort_keeps_what_the_stable_sort_keeps(top_p, levels):
 
 @pytest.mark.parametrize("threads", [1, 3])                   # rows sorted in one thread, or split over three
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_sorted_descending_gives_torchs_descending_values(dtype, threads):
-    from infill.generation.diffusion_tokens import sorted_descending
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        check_sorted_descending(sorted_descending, dtype)
-    finally:
-        torch.set_num_threads(before)
-
-
-def check_sorted_descending(sorted_descending, dtype):
+@pytest.mark.parametrize("descending", [True, False])
+def test_sorted_values_are_torchs_sorted_values(dtype, threads, descending, monkeypatch):
+    from infill.generation.row_sort import sorted_values
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
     logits = torch.randn((70, 500), generator=torch.Generator().manual_seed(7), dtype=dtype)
     logits[1, ::3] = float("-inf")                           # top-k's filler
     logits[2, :] = 0.0
     logits[2, ::2] = -0.0
     logits[3, ::5] = torch.round(logits[3, ::5])             # ties
-    expected = torch.sort(logits, dim=-1, descending=True).values
-    assert torch.equal(sorted_descending(logits), expected)
-    logits[4, 17] = float("nan")                             # NaN first, as torch's descending sort puts it
-    ordered, expected = sorted_descending(logits), torch.sort(logits, dim=-1, descending=True).values
-    assert torch.isnan(ordered[4, 0]) and torch.isnan(expected[4, 0])
-    assert torch.equal(ordered[4, 1:], expected[4, 1:]) and torch.equal(ordered[5], expected[5])
+    expected = torch.sort(logits, dim=-1, descending=descending).values
+    assert torch.equal(sorted_values(logits, descending), expected)
+    logits[4, 17] = float("nan")                             # NaN first descending, last ascending, as torch.sort
+    ordered, expected = sorted_values(logits, descending), torch.sort(logits, dim=-1, descending=descending).values
+    nan_at = 0 if descending else -1
+    assert torch.isnan(ordered[4, nan_at]) and torch.isnan(expected[4, nan_at])
+    rest = slice(1, None) if descending else slice(None, -1)
+    assert torch.equal(ordered[4, rest], expected[4, rest]) and torch.equal(ordered[5], expected[5])

@@ -42,11 +42,11 @@ def top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     The reference sorts each row descending with a stable sort, takes the cumulative softmax of the sorted values
     and keeps sorted positions 0..j, j the first whose cumulative probability is above top_p (all when none is).
     The cumulative values depend only on the sorted VALUES, which any sort gives (equal values are equal, -0.0 and
-    0.0 included, so their order cannot change a sum): here `row_sort.sorted_values`, several times cheaper than a stable
-    argsort of the vocabulary. The same softmax and cumsum calls on the same rows give the same bits (each row is
-    reduced on its own). The kept set is then every token above the j-th value and, among the tokens equal to it,
-    the leftmost ones up to j + 1 in all: the stable sort's order among equals."""
-    ordered = sorted_descending(logits)
+    0.0 included, so their order cannot change a sum): here `row_sort.sorted_values`, several times cheaper than a
+    stable argsort of the vocabulary. The same softmax and cumsum calls on the same rows give the same bits (each
+    row is reduced on its own). The kept set is then every token above the j-th value and, among the tokens equal
+    to it, the leftmost ones up to j + 1 in all: the stable sort's order among equals."""
+    ordered = sorted_values(logits, descending=True)
     above = torch.cumsum(torch.softmax(ordered, dim=-1), dim=-1) > top_p    # False ... False True ... True
     crossed = above.any(dim=-1, keepdim=True)
     last = torch.where(crossed, above.to(torch.uint8).argmax(dim=-1, keepdim=True), logits.shape[-1] - 1)
@@ -58,11 +58,6 @@ def top_p_kept(logits: torch.Tensor, top_p: float) -> torch.Tensor:
         room = (last + 1) - (logits > threshold).sum(dim=-1, keepdim=True)
         kept = (logits > threshold) | (equal & (equal.cumsum(dim=-1) <= room))
     return kept | ~crossed
-
-
-def sorted_descending(logits: torch.Tensor) -> torch.Tensor:
-    """Each row's values from largest to smallest (NaN first, as torch's descending sort puts it)."""
-    return sorted_values(logits, descending=True)
 
 
 def sample_with_confidence(logits: torch.Tensor, uniforms: torch.Tensor, settings: DiffusionSettings,

@@ -8,6 +8,7 @@ as many threads as torch computes with. Each row is sorted on its own, so the sp
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
@@ -15,7 +16,6 @@ import numpy as np
 import torch
 
 ROWS_PER_THREAD = 16              # below this a thread's hand-off costs more than its share of the sort
-_THREADS: list[ThreadPoolExecutor] = []
 
 
 def sorted_values(values: torch.Tensor, descending: bool) -> torch.Tensor:
@@ -39,7 +39,6 @@ def sorted_values(values: torch.Tensor, descending: bool) -> torch.Tensor:
     return torch.from_numpy(ordered.reshape(array.shape))
 
 
+@functools.cache
 def _threads() -> ThreadPoolExecutor:
-    if not _THREADS:
-        _THREADS.append(ThreadPoolExecutor(max_workers=torch.get_num_threads(), thread_name_prefix="row-sort"))
-    return _THREADS[0]
+    return ThreadPoolExecutor(max_workers=torch.get_num_threads(), thread_name_prefix="row-sort")

@@ -78,18 +78,22 @@ def top_p_removed(scores: torch.Tensor, top_p: float) -> torch.Tensor:
     first k positions are exactly the tokens whose value is at most the k-th, whatever order the sort gave equal
     values. Only a tie across that cut leaves the choice to torch.sort's order among equals: such batches take the
     warper's own indexed sort, so the mask is always the warper's."""
-    ascending = sorted_values(scores, descending=False).to(scores.device)
-    below = ascending.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
-    below[..., -1:] = False                                         # the most probable token always stays
-    cut = below.sum(dim=-1, keepdim=True)                           # k: a prefix, the cumulative sum never falls
+    ascending = sorted_values(scores, descending=False)
+    cut = removed_prefix(ascending, top_p).sum(dim=-1, keepdim=True)   # k: a prefix, the cumulative sum never falls
     last_removed = ascending.gather(-1, (cut - 1).clamp(min=0))
     first_kept = ascending.gather(-1, cut.clamp(max=ascending.shape[-1] - 1))
     if bool(((cut > 0) & (last_removed == first_kept)).any()):
         ordered, order = torch.sort(scores, descending=False)
-        remove = ordered.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
-        remove[..., -1:] = False
+        remove = removed_prefix(ordered, top_p)
         return remove.scatter(1, order, remove)
     return (scores <= last_removed) & (cut > 0)
+
+
+def removed_prefix(ascending: torch.Tensor, top_p: float) -> torch.Tensor:
+    """The sorted positions TopPLogitsWarper removes, on rows sorted ascending."""
+    remove = ascending.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)
+    remove[..., -1:] = False                                        # the most probable token always stays
+    return remove
 
 
 def filtered_probabilities(logits: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:

@@ -26,7 +26,7 @@ def ar_plain_scores(model, tokenizer, triples: list[tuple[str, str, str]], *, ba
     The suffix is not run through the model: under causal attention no scored position sees it, so the score is the
     same quantity without it, at a fifth less compute on the tiny profile's contexts (24 prefix lines, 8 suffix
     lines). Like any change in a batch's widths, leaving it out can move a float64 score in its last bit (1 of
-    256 SantaCoder rows, by 4e-16); the main job's results are identical (README, *Speed*)."""
+    256 SantaCoder rows, by 4e-16); the main job's results are identical (README: the main job's figures)."""
     rows = []
     for prefix, completion, _suffix in triples:
         head, middle = encode_text(tokenizer, prefix), encode_text(tokenizer, completion)
